@@ -1,0 +1,96 @@
+import jwt from '@fastify/jwt';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { allows, type Permission } from '../src/auth/roles.js';
+import { type AccessClaims, SessionService, type VerifiedClaims } from '../src/auth/sessions.js';
+import type { Config } from '../src/config.js';
+import { AppError, serviceUnavailable, unauthorized } from '../src/errors.js';
+
+declare module '@fastify/jwt' {
+  interface FastifyJWT {
+    payload: AccessClaims;
+    user: VerifiedClaims;
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sessions: SessionService;
+    /** onRequest hook: a valid, unrevoked access token, or 401/503. */
+    authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    /** onRequest hook (after authenticate): the caller's roles allow the permission, or 403. */
+    authorize: (permission: Permission) => (request: FastifyRequest) => Promise<void>;
+  }
+}
+
+const JWT_ERRORS: Record<string, [code: 'UNAUTHORIZED' | 'TOKEN_EXPIRED', detail: string]> = {
+  FST_JWT_NO_AUTHORIZATION_IN_HEADER: ['UNAUTHORIZED', 'Missing bearer token'],
+  FST_JWT_BAD_REQUEST: ['UNAUTHORIZED', 'Authorization header must be "Bearer <token>"'],
+  FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: ['TOKEN_EXPIRED', 'Access token has expired; refresh it'],
+};
+
+/** JWT (HS256 pinned, iss/aud checked), the revocation check and role checks. */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    await app.register(jwt, {
+      secret: config.JWT_SECRET,
+      sign: {
+        algorithm: 'HS256',
+        iss: config.JWT_ISSUER,
+        aud: config.JWT_AUDIENCE,
+        expiresIn: config.ACCESS_TOKEN_TTL_SECONDS * 1000,
+      },
+      verify: {
+        algorithms: ['HS256'],
+        allowedIss: config.JWT_ISSUER,
+        allowedAud: config.JWT_AUDIENCE,
+        requiredClaims: ['sub', 'jti', 'fid', 'roles', 'iat', 'exp'],
+      },
+    });
+
+    const sessions = new SessionService({
+      db: app.db,
+      store: app.store,
+      sign: (claims) => app.jwt.sign(claims),
+      accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+      maxLoginFailures: config.LOGIN_MAX_FAILURES,
+      loginFailureWindowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
+      onLoginFailed: () => app.appMetrics.loginFailures.inc(),
+      onTokensRevoked: (reason) => app.appMetrics.tokensRevoked.inc({ reason }),
+    });
+    app.decorate('sessions', sessions);
+
+    app.decorate('authenticate', async (request: FastifyRequest) => {
+      try {
+        await request.jwtVerify();
+      } catch (err) {
+        const [code, detail] = JWT_ERRORS[(err as { code?: string }).code ?? ''] ?? [
+          'UNAUTHORIZED',
+          'Access token is invalid',
+        ];
+        throw unauthorized(code, detail);
+      }
+      const claims = request.user;
+      if (!Array.isArray(claims.roles) || typeof claims.fid !== 'string') {
+        throw unauthorized('UNAUTHORIZED', 'Access token is invalid');
+      }
+      let revoked: boolean;
+      try {
+        revoked = await sessions.isRevoked(claims);
+      } catch (err) {
+        // Fail closed: a token we cannot check is not accepted.
+        request.log.error({ err }, 'token revocation check failed');
+        throw serviceUnavailable('Token revocation cannot be checked right now; retry shortly');
+      }
+      if (revoked) throw unauthorized('TOKEN_REVOKED', 'Access token has been revoked');
+    });
+
+    app.decorate('authorize', (permission: Permission) => async (request: FastifyRequest) => {
+      if (!allows(request.user.roles, permission)) {
+        throw new AppError('FORBIDDEN', `Your roles do not allow ${permission}`);
+      }
+    });
+  },
+  { name: 'auth', dependencies: ['db', 'redis', 'metrics'] },
+);

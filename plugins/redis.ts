@@ -1,0 +1,60 @@
+import fp from 'fastify-plugin';
+import { Redis } from 'ioredis';
+import type { Config } from '../src/config.js';
+import { MemoryStore } from '../src/stores/memory-store.js';
+import { RedisStore } from '../src/stores/redis-store.js';
+import type { ExpiringStore } from '../src/stores/store.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The shared Redis connection, or null in embedded mode. */
+    redis: Redis | null;
+    /** Expiring keys for the denylist and login limits: Redis, else process memory. */
+    store: ExpiringStore;
+  }
+}
+
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    if (!config.REDIS_URL) {
+      const store = new MemoryStore();
+      app.addHook('onClose', () => store.close());
+      app.decorate('redis', null);
+      app.decorate('store', store);
+      app.log.warn(
+        'REDIS_URL is unset: token denylist and rate limits are kept in this process only',
+      );
+      return;
+    }
+    const redis = new Redis(config.REDIS_URL, {
+      keyPrefix: config.REDIS_KEY_PREFIX,
+      lazyConnect: true,
+      // Fail fast while disconnected: callers answer 503 instead of hanging.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+      connectTimeout: 5000,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    });
+    let lastErrorLog = 0;
+    redis.on('error', (err) => {
+      // ioredis repeats the same error on every reconnect attempt; one line per 10 s is enough.
+      if (Date.now() - lastErrorLog > 10_000) {
+        lastErrorLog = Date.now();
+        app.log.error({ err: { message: err.message } }, 'redis connection error');
+      }
+    });
+    try {
+      await redis.connect();
+    } catch (err) {
+      redis.disconnect();
+      throw new Error(`Redis is not reachable: ${(err as Error).message}`, { cause: err });
+    }
+    app.addHook('onClose', async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    });
+    app.decorate('redis', redis);
+    app.decorate('store', new RedisStore(redis));
+  },
+  { name: 'redis' },
+);

@@ -1,0 +1,98 @@
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { findUserById } from '../db/users.js';
+import { ROLES } from '../src/auth/roles.js';
+import { unauthorized } from '../src/errors.js';
+import { problems } from './schemas.js';
+
+const tokenPairSchema = z.object({
+  access_token: z.string(),
+  refresh_token: z.string(),
+  token_type: z.literal('Bearer'),
+  expires_in: z.number().int().describe('Seconds until the access token expires'),
+});
+
+const refreshToken = z.string().min(1).max(512);
+
+/** POST /auth/login, /auth/refresh (public); POST /auth/logout, GET /auth/me (Bearer). */
+const authRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    '/auth/login',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Exchange username and password for a token pair',
+        description:
+          'Wrong username and wrong password answer the same 401. After too many failures ' +
+          'per client address and username the answer is 429 with Retry-After.',
+        body: z.strictObject({
+          username: z.string().trim().min(1).max(64),
+          password: z.string().min(1).max(1024),
+        }),
+        response: { 200: tokenPairSchema, ...problems(400, 401, 429) },
+      },
+    },
+    async (request) => app.sessions.login(request.body.username, request.body.password, request.ip),
+  );
+
+  app.post(
+    '/auth/refresh',
+    {
+      schema: {
+        tags: ['auth'],
+        summary: 'Rotate a refresh token into a new token pair',
+        description:
+          'The presented refresh token is spent. Presenting a spent token again revokes every ' +
+          'token of that login.',
+        body: z.strictObject({ refresh_token: refreshToken }),
+        response: { 200: tokenPairSchema, ...problems(400, 401, 429) },
+      },
+    },
+    async (request) => app.sessions.refresh(request.body?.refresh_token),
+  );
+
+  // Child scopes do not inherit the type provider: ask for it again.
+  await app.register(async (child) => {
+    const protectedScope = child.withTypeProvider<ZodTypeProvider>();
+    protectedScope.addHook('onRequest', app.authenticate);
+
+    protectedScope.post(
+      '/auth/logout',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Revoke the access token at once, and its login',
+          security: [{ bearerAuth: [] }],
+          body: z.strictObject({ refresh_token: refreshToken.optional() }).nullish(),
+          response: { 204: z.null().describe('Logged out'), ...problems(400, 401, 503) },
+        },
+      },
+      async (request, reply) => {
+        await app.sessions.logout(request.user, request.body?.refresh_token);
+        return reply.code(204).send(null);
+      },
+    );
+
+    protectedScope.get(
+      '/auth/me',
+      {
+        schema: {
+          tags: ['auth'],
+          summary: 'Who the access token belongs to',
+          security: [{ bearerAuth: [] }],
+          response: {
+            200: z.object({ id: z.uuid(), username: z.string(), roles: z.array(z.enum(ROLES)) }),
+            ...problems(401, 503),
+          },
+        },
+      },
+      async (request) => {
+        const user = await findUserById(app.db, request.user.sub);
+        if (!user || user.disabledAt) throw unauthorized('UNAUTHORIZED', 'User no longer exists');
+        return { id: user.id, username: user.username, roles: user.roles };
+      },
+    );
+  });
+};
+
+export default authRoutes;

@@ -1,0 +1,18 @@
+import type { Role } from '../../db/schema.js';
+
+export { ROLES, type Role } from '../../db/schema.js';
+
+/** What each permission needs. `admin` may do everything. */
+export const PERMISSIONS = {
+  'affiliation:check': ['operator', 'service'],
+  'documents:authenticate': ['operator', 'service'],
+  'history:read': ['operator', 'auditor'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+
+export function allows(roles: readonly Role[], permission: Permission): boolean {
+  if (roles.includes('admin')) return true;
+  const allowed: readonly Role[] = PERMISSIONS[permission];
+  return roles.some((role) => allowed.includes(role));
+}

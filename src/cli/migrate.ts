@@ -1,0 +1,13 @@
+import { databaseFromEnv, runCli } from './env.js';
+
+/** `npm run migrate`: applies the SQL migrations in migrations/ (Postgres or embedded PGlite). */
+await runCli(async () => {
+  const database = databaseFromEnv();
+  try {
+    await database.migrate();
+    process.stdout.write(`migrations applied (${database.kind})\n`);
+    return 0;
+  } finally {
+    await database.close();
+  }
+});

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The whole environment the service reads, in one zod schema, parsed once at boot.
+ * Every variable carries a description: the README's configuration table is generated from it
+ * (`npm run docs:config`) and a test checks that the two agree.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
+
+const url = (protocols: string[]) =>
+  z.url({
+    protocol: new RegExp(`^(${protocols.join('|')})$`),
+    error: `must be a ${protocols.join(' or ')} URL`,
+  });
+
+export const envSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'test', 'production'])
+    .default('development')
+    .describe('`production` refuses embedded defaults and weak secrets.'),
+  HOST: z.string().min(1).default('0.0.0.0').describe('Interface to listen on.'),
+  PORT: int(0, 65535).default(8000).describe('Port to listen on.'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default('./data')
+    .describe('Folder for the embedded database (PGlite) when `DATABASE_URL` is unset.'),
+  DATABASE_URL: url(['postgres', 'postgresql'])
+    .optional()
+    .describe('PostgreSQL URL. Unset: embedded PGlite under `DATA_DIR`.'),
+  DATABASE_POOL_MAX: int(1, 200).default(10).describe('Connections in the Postgres pool.'),
+  MIGRATE_ON_START: bool
+    .optional()
+    .describe('Apply migrations at start. Default: `true` in embedded mode, else `false`.'),
+  REDIS_URL: url(['redis', 'rediss'])
+    .optional()
+    .describe('Redis URL for the token denylist and rate limits. Unset: in-memory stores.'),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .default('ca:')
+    .describe('Prefix of every Redis key this service writes.'),
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000)
+    .default(1000)
+    .describe('A Redis command slower than this fails (protected routes then answer 503).'),
+  JWT_SECRET: z
+    .string()
+    .optional()
+    .describe('HS256 secret, at least 32 bytes. Unset outside production: random per process.'),
+  JWT_ISSUER: z.string().min(1).default('citizen-affiliation').describe('`iss` claim.'),
+  JWT_AUDIENCE: z.string().min(1).default('citizen-affiliation-api').describe('`aud` claim.'),
+  ACCESS_TOKEN_TTL_SECONDS: int(30, 86_400).default(900).describe('Access token lifetime.'),
+  REFRESH_TOKEN_TTL_SECONDS: int(60, 90 * 86_400)
+    .default(7 * 86_400)
+    .describe('Refresh token lifetime.'),
+  LOGIN_MAX_FAILURES: int(1, 1000)
+    .default(5)
+    .describe('Failed logins allowed per client IP and username within the window.'),
+  LOGIN_FAILURE_WINDOW_SECONDS: int(1, 86_400)
+    .default(900)
+    .describe('Window of the failed-login limit.'),
+  RATE_LIMIT_MAX: int(0, 10_000_000)
+    .default(600)
+    .describe('Requests per client IP per window on `/api`. `0` turns the limit off.'),
+  RATE_LIMIT_WINDOW_SECONDS: int(1, 86_400).default(60).describe('Window of the rate limit.'),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .describe(
+      'Trust X-Forwarded-For from: `false`, `true` (any peer) or a comma list of IPs/CIDRs.',
+    ),
+  CORS_ORIGINS: list
+    .default([])
+    .describe('Comma-separated origins allowed by CORS. Empty: no cross-origin access.'),
+  BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024)
+    .default(65_536)
+    .describe('Largest request body accepted (413 above).'),
+  REQUEST_TIMEOUT_MS: int(1000, 600_000)
+    .default(30_000)
+    .describe('Time a client has to send a whole request.'),
+  SHUTDOWN_GRACE_MS: int(100, 120_000)
+    .default(10_000)
+    .describe('On SIGTERM/SIGINT: time allowed for in-flight work before exit.'),
+  MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000)
+    .default(1000)
+    .describe('Answer 503 while the event loop lags more than this. `0` turns it off.'),
+  MAX_HEAP_USED_BYTES: int(0, 64 * 1024 ** 3)
+    .default(0)
+    .describe('Answer 503 while the heap is larger than this. `0` turns it off.'),
+  BOOTSTRAP_ADMIN_USERNAME: z
+    .string()
+    .min(3)
+    .default('admin')
+    .describe('Embedded mode: admin created with a one-time password on the first start.'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export type Config = Omit<Env, 'JWT_SECRET' | 'MIGRATE_ON_START' | 'TRUST_PROXY'> & {
+  JWT_SECRET: string;
+  /** True when the secret was generated for this process only. */
+  jwtSecretGenerated: boolean;
+  MIGRATE_ON_START: boolean;
+  TRUST_PROXY: boolean | string[];
+  /** No DATABASE_URL: PGlite in process. */
+  embeddedDatabase: boolean;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const MIN_SECRET_BYTES = 32;
+
+function parseTrustProxy(value: string): boolean | string[] | undefined {
+  const v = value.trim();
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  const cidrs = v.split(',').map((s) => s.trim());
+  return cidrs.every((c) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(c)) ? cidrs : undefined;
+}
+
+/** Parses the environment once. Throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset", as in most deployment tools.
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k in envSchema.shape && v !== undefined && v !== ''),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const production = e.NODE_ENV === 'production';
+
+  const trustProxy = parseTrustProxy(e.TRUST_PROXY);
+  if (trustProxy === undefined) {
+    problems.push('TRUST_PROXY: must be true, false or a comma list of IPs/CIDRs');
+  }
+  if (e.JWT_SECRET !== undefined && Buffer.byteLength(e.JWT_SECRET) < MIN_SECRET_BYTES) {
+    problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (production) {
+    if (e.JWT_SECRET === undefined) problems.push('JWT_SECRET: required in production');
+    if (e.DATABASE_URL === undefined) {
+      problems.push('DATABASE_URL: required in production (the embedded database is for dev)');
+    }
+    if (e.REDIS_URL === undefined) {
+      problems.push('REDIS_URL: required in production (in-memory stores are per process)');
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const embeddedDatabase = e.DATABASE_URL === undefined;
+  return {
+    ...e,
+    JWT_SECRET: e.JWT_SECRET ?? randomBytes(48).toString('base64url'),
+    jwtSecretGenerated: e.JWT_SECRET === undefined,
+    MIGRATE_ON_START: e.MIGRATE_ON_START ?? embeddedDatabase,
+    TRUST_PROXY: trustProxy ?? false,
+    embeddedDatabase,
+  };
+}

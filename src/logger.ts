@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import type { LoggerOptions } from 'pino';
+import type { Config } from './config.js';
+
+/**
+ * pino settings shared by the server and the tests. Requests are logged without query strings
+ * (they may carry citizen ids) and without headers; anything that looks like a credential is
+ * censored wherever it appears in a logged object, two levels deep.
+ */
+const SECRET_KEYS = [
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'password',
+  'access_token',
+  'refresh_token',
+  'token',
+  'secret',
+  'JWT_SECRET',
+  'document_url',
+  'urlDocument',
+  'UrlDocument',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'AMQP_URL',
+];
+
+const redactPaths = SECRET_KEYS.flatMap((key) => {
+  const k = /^[A-Za-z_]\w*$/.test(key) ? key : `["${key}"]`;
+  const dot = k.startsWith('[') ? k : `.${k}`;
+  return [k, `*${dot}`, `*.*${dot}`];
+});
+
+export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): LoggerOptions {
+  return {
+    level: config.LOG_LEVEL,
+    redact: { paths: redactPaths, censor: '[REDACTED]' },
+    serializers: {
+      req: (req: FastifyRequest) => ({
+        method: req.method,
+        url: req.url.split('?')[0],
+        route: req.routeOptions?.url,
+        remoteAddress: req.ip,
+      }),
+    },
+  };
+}
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Keeps a caller's X-Request-Id when it is safe to log, else makes one. */
+export function genReqId(req: IncomingMessage): string {
+  const incoming = req.headers['x-request-id'];
+  return typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+}
+
+/** One log line per request, written when it completes, with its id under `request_id`. */
+export class RequestLogController extends LogController {
+  constructor() {
+    super({ requestIdLogLabel: 'request_id' });
+  }
+
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(
+    error: Error | null,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    const fields = { req: request, res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...fields, err: error }, 'request errored');
+    else reply.log.info(fields, 'request completed');
+  }
+}

@@ -1,0 +1,54 @@
+import closeWithGrace from 'close-with-grace';
+import { buildApp } from './app.js';
+import { ensureBootstrapAdmin } from './bootstrap.js';
+import { ConfigError, loadConfig } from './config.js';
+
+/** Entry point: parse config, build the app, listen, and close gracefully on signals. */
+async function main() {
+  const config = loadConfig();
+  const app = await buildApp(config);
+
+  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    if (err) app.log.error({ err }, 'closing after an unexpected error');
+    else app.log.info({ signal }, 'shutting down: finishing in-flight requests');
+    await app.close();
+    app.log.info('closed');
+  });
+
+  if (config.jwtSecretGenerated) {
+    app.log.warn('JWT_SECRET is unset: using a random secret, so tokens end with this process');
+  }
+  const password = config.embeddedDatabase
+    ? await ensureBootstrapAdmin(app.db, config.BOOTSTRAP_ADMIN_USERNAME)
+    : undefined;
+  await app.listen({ host: config.HOST, port: config.PORT });
+
+  const base = `http://localhost:${config.PORT}`;
+  if (password) {
+    // Printed once, on purpose, to the terminal: never through the logger.
+    process.stdout.write(
+      [
+        '',
+        '  First start: an admin user was created. Its password is shown only now.',
+        `    username: ${config.BOOTSTRAP_ADMIN_USERNAME}`,
+        `    password: ${password}`,
+        '',
+        '  Log in:',
+        `    curl -s -X POST ${base}/api/v1/auth/login -H 'content-type: application/json' \\`,
+        `      -d '{"username":"${config.BOOTSTRAP_ADMIN_USERNAME}","password":"<password>"}'`,
+        `  API docs: ${base}/docs`,
+        '',
+        '',
+      ].join('\n'),
+    );
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+  } else {
+    console.error('citizen-affiliation failed to start:', err);
+  }
+  process.exit(1);
+});

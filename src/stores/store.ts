@@ -1,0 +1,20 @@
+/**
+ * The few expiring-key operations the service needs from Redis: the token denylist and the
+ * failed-login counter. Redis when configured (shared by every replica), else process memory.
+ */
+export interface ExpiringStore {
+  /** Sets each key, expiring after ttlMs. */
+  setFlags(keys: string[], ttlMs: number): Promise<void>;
+  /** True when any of the keys is set. One round trip. */
+  anyExists(keys: string[]): Promise<boolean>;
+  /** Adds one to a counter that expires windowMs after its first increment. */
+  increment(key: string, windowMs: number): Promise<Counter>;
+  peek(key: string): Promise<Counter>;
+  delete(key: string): Promise<void>;
+}
+
+export interface Counter {
+  count: number;
+  /** Milliseconds until the counter resets; 0 when it is not set. */
+  resetInMs: number;
+}
