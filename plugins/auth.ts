@@ -38,7 +38,7 @@ export default fp<{ config: Config }>(
         algorithm: 'HS256',
         iss: config.JWT_ISSUER,
         aud: config.JWT_AUDIENCE,
-        expiresIn: config.ACCESS_TOKEN_TTL_SECONDS * 1000,
+        expiresIn: config.ACCESS_TOKEN_TTL_SECONDS, // seconds (@fastify/jwt converts)
       },
       verify: {
         algorithms: ['HS256'],

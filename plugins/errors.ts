@@ -47,7 +47,10 @@ const clip = (s: string, max = 200) => (s.length > max ? `${s.slice(0, max)}…`
 function fieldErrors(error: FastifyError): FieldError[] {
   const context = error.validationContext ?? 'request';
   return (error.validation ?? []).flatMap((issue) => {
-    const path = issue.instancePath.split('/').filter(Boolean).map(clip);
+    const path = issue.instancePath
+      .split('/')
+      .filter(Boolean)
+      .map((s) => clip(s));
     const keys = (issue.params as { keys?: unknown }).keys;
     if (issue.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
       return keys.map((key) => ({

@@ -32,6 +32,8 @@ export default fp(
       routeMetrics: {
         enabled: { histogram: true, summary: false },
         overrides: {
+          // Constructed even though disabled: keep it out of the global registry too.
+          summary: { registers: [registry] },
           histogram: {
             registers: [registry],
             buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],

@@ -11,6 +11,7 @@ import metricsPlugin from '../plugins/metrics.js';
 import rateLimitPlugin from '../plugins/rate-limit.js';
 import redisPlugin from '../plugins/redis.js';
 import securityPlugin from '../plugins/security.js';
+import shutdownPlugin from '../plugins/shutdown.js';
 import swaggerPlugin from '../plugins/swagger.js';
 import underPressurePlugin from '../plugins/under-pressure.js';
 import authRoutes from '../routes/auth.js';
@@ -49,6 +50,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   });
 
   // 1. Infrastructure
+  await app.register(shutdownPlugin);
   await app.register(metricsPlugin);
   await app.register(errorsPlugin);
   await app.register(securityPlugin, { config });

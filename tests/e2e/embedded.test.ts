@@ -1,0 +1,88 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, runScript } from '../helpers/process.js';
+
+/** The quick start, for real: `npm start` with no configuration (server process, PGlite). */
+describe('embedded mode, end to end', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ca-embedded-'));
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  const start = async () => {
+    const port = await freePort();
+    const server = runScript('src/server.ts', [], {
+      DATA_DIR: dataDir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      SHUTDOWN_GRACE_MS: '5000',
+    });
+    await server.waitFor(/Server listening/);
+    return { server, base: `http://127.0.0.1:${port}` };
+  };
+
+  const post = (url: string, body?: unknown, token?: string) =>
+    fetch(url, {
+      method: 'POST',
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+
+  it('prints the admin password once; login, me, logout, then TOKEN_REVOKED; SIGTERM exits cleanly', async () => {
+    const { server, base } = await start();
+    const [, password] = await server.waitFor(/password: (\S+)/);
+    expect(server.output()).toContain('username: admin');
+
+    const login = await post(`${base}/api/v1/auth/login`, { username: 'admin', password });
+    expect(login.status).toBe(200);
+    const { access_token } = (await login.json()) as { access_token: string };
+    const me = await fetch(`${base}/api/v1/auth/me`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    expect(await me.json()).toMatchObject({ username: 'admin', roles: ['admin'] });
+    expect((await post(`${base}/api/v1/auth/logout`, undefined, access_token)).status).toBe(204);
+    const after = await fetch(`${base}/api/v1/auth/me`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    expect(after.status).toBe(401);
+    expect(((await after.json()) as { code: string }).code).toBe('TOKEN_REVOKED');
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+
+    // A request in flight when SIGTERM arrives is still answered (scrypt makes login slow enough).
+    const inFlight = post(`${base}/api/v1/auth/login`, { username: 'admin', password });
+    await new Promise((r) => setTimeout(r, 15));
+    const stoppedAt = Date.now();
+    server.child.kill('SIGTERM');
+    expect((await inFlight).status).toBe(200);
+    const exit = await server.exited;
+    expect(exit, server.output().slice(-3000)).toEqual({ code: 0, signal: null });
+    expect(Date.now() - stoppedAt).toBeLessThan(5000);
+    expect(server.output()).not.toContain(access_token);
+  });
+
+  it('keeps its data across restarts and does not print a password again', async () => {
+    const { server, base } = await start();
+    try {
+      expect(server.output()).not.toMatch(/password:/);
+      const res = await post(`${base}/api/v1/auth/login`, {
+        username: 'admin',
+        password: 'not-it',
+      });
+      expect(res.status).toBe(401);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
+
+  it('refuses to start in production on embedded defaults, naming what is missing', async () => {
+    const run = runScript('src/server.ts', [], { NODE_ENV: 'production', DATA_DIR: dataDir });
+    expect((await run.exited).code).toBe(1);
+    expect(run.output()).toMatch(/JWT_SECRET: required in production/);
+    expect(run.output()).toMatch(/DATABASE_URL: required in production/);
+    expect(run.output()).toMatch(/REDIS_URL: required in production/);
+  });
+});

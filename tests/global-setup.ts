@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import type { TestProject } from 'vitest/node';
+import { createDatabase } from '../db/client.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** A database created for this run (migrated), or null when Postgres is not reachable. */
+    databaseUrl: string | null;
+    redisUrl: string | null;
+    /** Unique per run: Redis key prefix, queue names. */
+    runId: string;
+  }
+}
+
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** Creates this run's database and checks Redis; under CI=true a missing service fails the run. */
+export default async function setup(project: TestProject) {
+  const runId = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
+  const dbName = `ca_test_${runId}`;
+  const problems: string[] = [];
+
+  const admin = postgres(ADMIN_URL, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  let databaseUrl: string | null = null;
+  try {
+    await admin.unsafe(`create database "${dbName}"`);
+    const url = new URL(ADMIN_URL);
+    url.pathname = `/${dbName}`;
+    databaseUrl = url.toString();
+    const database = createDatabase({ databaseUrl, dataDir: 'unused' });
+    await database.migrate();
+    await database.close();
+  } catch (err) {
+    problems.push(`PostgreSQL at ${ADMIN_URL}: ${(err as Error).message}`);
+  }
+
+  let redisUrl: string | null = null;
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, retryStrategy: () => null });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    await redis.ping();
+    redisUrl = REDIS_URL;
+  } catch (err) {
+    problems.push(`Redis at ${REDIS_URL}: ${(err as Error).message}`);
+  }
+
+  if (problems.length > 0) {
+    const message = `Services missing for integration tests:\n  ${problems.join('\n  ')}`;
+    if (process.env.CI === 'true') throw new Error(`${message}\n(CI=true: this is a failure)`);
+    console.error(`${message}\nIntegration tests that need them are SKIPPED (not under CI).`);
+  }
+
+  project.provide('databaseUrl', databaseUrl);
+  project.provide('redisUrl', redisUrl);
+  project.provide('runId', runId);
+
+  return async () => {
+    if (databaseUrl) await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
+    await admin.end();
+    if (redisUrl) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `ca:test:${runId}:*`, 'COUNT', 500);
+        cursor = next;
+        if (keys.length > 0) await redis.del(...keys);
+      } while (cursor !== '0');
+    }
+    redis.disconnect();
+  };
+}

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { describe, inject } from 'vitest';
+import type { Role } from '../../db/schema.js';
+import { insertUser } from '../../db/users.js';
+import { type App, buildApp } from '../../src/app.js';
+import { hashPassword } from '../../src/auth/passwords.js';
+import type { TokenPair } from '../../src/auth/sessions.js';
+import { type Config, loadConfig } from '../../src/config.js';
+import { loggerOptions } from '../../src/logger.js';
+
+export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
+
+const databaseUrl = inject('databaseUrl');
+const redisUrl = inject('redisUrl');
+const runId = inject('runId');
+
+/** describe() for tests that need the real Postgres and Redis (global-setup decides). */
+export const withServices = describe.skipIf(!databaseUrl || !redisUrl);
+
+export function testConfig(env: Record<string, string | undefined> = {}): Config {
+  return loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_URL: databaseUrl ?? undefined,
+    REDIS_URL: redisUrl ?? undefined,
+    REDIS_KEY_PREFIX: `ca:test:${runId}:`,
+    JWT_SECRET: TEST_SECRET,
+    ...env,
+  });
+}
+
+export interface LogCapture {
+  lines: Record<string, unknown>[];
+  text: () => string;
+}
+
+/** A logger that writes JSON lines into memory, with the service's own redaction settings. */
+export function captureLogs(): { logger: pino.Logger; capture: LogCapture } {
+  const raw: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      raw.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = pino({ ...loggerOptions({ LOG_LEVEL: 'trace' }) }, stream);
+  return {
+    logger,
+    capture: {
+      get lines() {
+        return raw.map((l) => JSON.parse(l) as Record<string, unknown>);
+      },
+      text: () => raw.join('\n'),
+    },
+  };
+}
+
+/** The app as the server builds it, on this run's database and Redis prefix. */
+export async function buildTestApp(
+  env: Record<string, string | undefined> = {},
+  options: Parameters<typeof buildApp>[1] = {},
+): Promise<App> {
+  return buildApp(testConfig(env), options);
+}
+
+export interface TestUser {
+  id: string;
+  username: string;
+  password: string;
+}
+
+export async function createUser(app: App, roles: Role[]): Promise<TestUser> {
+  const username = `u-${randomUUID().slice(0, 12)}`;
+  const password = `pw-${randomUUID()}`;
+  const user = await insertUser(app.db, {
+    username,
+    passwordHash: await hashPassword(password),
+    roles,
+  });
+  if (!user) throw new Error('test user not created');
+  return { id: user.id, username, password };
+}
+
+export async function login(app: App, user: Pick<TestUser, 'username' | 'password'>) {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/api/v1/auth/login',
+    payload: { username: user.username, password: user.password },
+  });
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode} ${res.body}`);
+  return res.json<TokenPair>();
+}
+
+export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

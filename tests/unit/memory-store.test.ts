@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/stores/memory-store.js';
+
+describe('MemoryStore (embedded stand-in for Redis)', () => {
+  let clock = 1_000_000;
+  let store: MemoryStore;
+  const make = (max?: number) => {
+    store = new MemoryStore(max, () => clock);
+    return store;
+  };
+  afterEach(() => store.close());
+
+  it('counts within a window that starts at the first increment', async () => {
+    const s = make();
+    expect(await s.increment('k', 1000)).toEqual({ count: 1, resetInMs: 1000 });
+    clock += 400;
+    expect(await s.increment('k', 1000)).toEqual({ count: 2, resetInMs: 600 });
+    expect(await s.peek('k')).toEqual({ count: 2, resetInMs: 600 });
+    clock += 600;
+    expect(await s.peek('k')).toEqual({ count: 0, resetInMs: 0 });
+    expect((await s.increment('k', 1000)).count).toBe(1);
+    await s.delete('k');
+    expect((await s.peek('k')).count).toBe(0);
+  });
+
+  it('expires flags after their time to live', async () => {
+    const s = make();
+    await s.setFlags(['a', 'b'], 500);
+    expect(await s.anyExists(['x', 'b'])).toBe(true);
+    clock += 500;
+    expect(await s.anyExists(['a', 'b'])).toBe(false);
+  });
+
+  it('stays bounded, dropping the entries closest to expiry first', async () => {
+    const s = make(3);
+    await s.setFlags(['soon'], 100);
+    await s.setFlags(['later'], 10_000);
+    await s.setFlags(['latest'], 20_000);
+    await s.setFlags(['new'], 5_000);
+    expect(await s.anyExists(['soon'])).toBe(false);
+    expect(await s.anyExists(['later'])).toBe(true);
+    expect(await s.anyExists(['latest'])).toBe(true);
+    expect(await s.anyExists(['new'])).toBe(true);
+  });
+});
