@@ -1,0 +1,21 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createDatabase, type Database } from '../../db/client.js';
+import { findUserByUsername } from '../../db/users.js';
+import { verifyPassword } from '../../src/auth/passwords.js';
+import { ensureBootstrapAdmin } from '../../src/bootstrap.js';
+
+let database: Database;
+beforeAll(async () => {
+  database = createDatabase({ dataDir: 'memory://' });
+  await database.migrate();
+});
+afterAll(() => database.close());
+
+it('creates one admin on an empty database, with the password it returns, and only once', async () => {
+  const password = await ensureBootstrapAdmin(database.db, 'Root');
+  expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+  const admin = await findUserByUsername(database.db, 'root');
+  expect(admin?.roles).toEqual(['admin']);
+  expect(await verifyPassword(password as string, admin?.passwordHash as string)).toBe(true);
+  expect(await ensureBootstrapAdmin(database.db, 'root')).toBeUndefined();
+});
