@@ -18,7 +18,15 @@ describe('embedded mode, end to end', () => {
       SHUTDOWN_GRACE_MS: '5000',
     });
     await server.waitFor(/Server listening/);
-    return { server, base: `http://127.0.0.1:${port}` };
+    const base = `http://127.0.0.1:${port}`;
+    // As an orchestrator would: send traffic once ready. Right after boot the first event-loop
+    // sample still holds the start-up work, and the overload guard may answer 503 briefly.
+    const deadline = Date.now() + 15_000;
+    while ((await fetch(`${base}/health/ready`)).status !== 200) {
+      if (Date.now() > deadline) throw new Error(`never ready:\n${server.output()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { server, base };
   };
 
   const post = (url: string, body?: unknown, token?: string) =>
