@@ -14,6 +14,8 @@ export default fp<{ config: Config }>(
           scriptSrc: ["'self'"],
           styleSrc: ["'self'", "'unsafe-inline'"],
           imgSrc: ["'self'", 'data:'],
+          // TLS ends at the ingress; upgrading would break /docs served over plain HTTP.
+          upgradeInsecureRequests: null,
         },
       },
     });

@@ -9,9 +9,9 @@ export default fp<{ config: Config }>(
     await app.register(underPressure, {
       maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
       maxHeapUsedBytes: config.MAX_HEAP_USED_BYTES,
-      pressureHandler: (request, _reply, type) => {
+      pressureHandler: (request) => {
+        // Logged once, by the error handler, like every 5xx.
         if (request.routeOptions.config.operational) return undefined;
-        request.log.warn({ type }, 'refusing request under pressure');
         return Promise.reject(serviceUnavailable('The service is overloaded; retry shortly', 2));
       },
     });

@@ -139,19 +139,26 @@ function parseTrustProxy(value: string): boolean | string[] | undefined {
   return cidrs.every((c) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(c)) ? cidrs : undefined;
 }
 
-/** Parses the environment once. Throws a ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  // Empty strings mean "unset", as in most deployment tools.
-  const cleaned = Object.fromEntries(
-    Object.entries(env).filter(([k, v]) => k in envSchema.shape && v !== undefined && v !== ''),
+/**
+ * Parses the variables a schema knows, treating empty strings as unset (as most deployment
+ * tools write them). Throws a ConfigError naming every bad variable.
+ */
+export function parseEnv<T extends z.ZodObject>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
+  const known = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k in schema.shape && v !== undefined && v !== ''),
   );
-  const parsed = envSchema.safeParse(cleaned);
+  const parsed = schema.safeParse(known);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
     );
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+/** Parses the environment once. Throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const e = parseEnv(envSchema, env);
   const problems: string[] = [];
   const production = e.NODE_ENV === 'production';
 
