@@ -3,6 +3,7 @@ import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import {
   AppError,
+  asDependencyError,
   type FieldError,
   PROBLEMS,
   type ProblemCode,
@@ -69,6 +70,14 @@ function toAppError(error: FastifyError): AppError {
     return new AppError('VALIDATION_ERROR', `${errors.length} field(s) failed validation`, {
       errors,
     });
+  }
+  const dependency = asDependencyError(error);
+  if (dependency) {
+    return new AppError(
+      'SERVICE_UNAVAILABLE',
+      `A dependency of the service (${dependency.dependency}) is unavailable; retry shortly`,
+      { headers: { 'retry-after': '5' }, cause: error },
+    );
   }
   const status = error.statusCode ?? 500;
   if (status < 500) {

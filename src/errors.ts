@@ -77,3 +77,41 @@ export function serviceUnavailable(detail: string, retryAfterSeconds = 5): AppEr
     headers: { 'retry-after': String(retryAfterSeconds) },
   });
 }
+
+/** A dependency of ours (not the client, not the hub) could not answer: 503, retry later. */
+export class DependencyError extends Error {
+  constructor(
+    readonly dependency: 'postgres' | 'redis',
+    cause: unknown,
+  ) {
+    super(`${dependency} is unavailable`, { cause });
+    this.name = 'DependencyError';
+  }
+}
+
+// postgres.js connection failures, and the socket errors under them.
+const CONNECTION_CODES = new Set([
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  '57P01', // admin_shutdown
+  '57P03', // cannot_connect_now
+]);
+
+/** Finds, along an error's cause chain, a sign that a dependency was unreachable. */
+export function asDependencyError(error: unknown): DependencyError | undefined {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof DependencyError) return e;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
+      return new DependencyError('postgres', error);
+    }
+  }
+  return undefined;
+}

@@ -2,7 +2,8 @@ import net from 'node:net';
 
 /**
  * A TCP proxy a test puts between the service and a dependency, to cut and restore it from
- * outside the code under test. `cut()` drops every open connection and refuses new ones.
+ * outside the code under test. `cut()` drops every open connection and stops listening, so new
+ * connections are refused, as when the dependency is stopped; `restore()` listens again.
  */
 export class TcpProxy {
   private server?: net.Server;
@@ -52,15 +53,18 @@ export class TcpProxy {
 
   cut(): void {
     this.open = false;
+    this.server?.close();
     for (const s of this.sockets) s.destroy();
   }
 
-  restore(): void {
+  async restore(): Promise<void> {
     this.open = true;
+    await new Promise<void>((resolve) => this.server?.listen(this.port, '127.0.0.1', resolve));
   }
 
   async stop(): Promise<void> {
-    this.cut();
-    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    this.open = false;
+    for (const s of this.sockets) s.destroy();
+    if (this.server?.listening) await new Promise<void>((r) => this.server?.close(() => r()));
   }
 }

@@ -160,8 +160,19 @@ withServices('dependency outages', () => {
       expect(during.statusCode).toBe(503);
       expect(during.json().code).toBe('SERVICE_UNAVAILABLE');
       expect(Date.now() - started).toBeLessThan(3000);
+      const loginDuring = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/login',
+        payload: { username: user.username, password: user.password },
+      });
+      expect(loginDuring.statusCode).toBe(503);
+      expect(loginDuring.json()).toMatchObject({
+        code: 'SERVICE_UNAVAILABLE',
+        detail: expect.stringMatching(/redis/),
+      });
+      expect(loginDuring.headers['retry-after']).toBe('5');
 
-      proxy.restore();
+      await proxy.restore();
       await eventually(async () => (await app.inject({ url: '/health/ready' })).statusCode === 200);
       const after = await app.inject({
         url: '/api/v1/auth/me',
@@ -182,11 +193,21 @@ withServices('dependency outages', () => {
       const app = await buildTestApp({ DATABASE_URL: proxy.urlFor(databaseUrl) });
       try {
         expect((await app.inject({ url: '/health/ready' })).statusCode).toBe(200);
+        const user = await createUser(app, ['operator']);
+        const { access_token } = await login(app, user);
         proxy.cut();
+        const started = Date.now();
+        const me = await app.inject({ url: '/api/v1/auth/me', headers: bearer(access_token) });
+        expect(me.statusCode).toBe(503);
+        expect(me.json()).toMatchObject({
+          code: 'SERVICE_UNAVAILABLE',
+          detail: expect.stringMatching(/postgres/),
+        });
+        expect(Date.now() - started).toBeLessThan(8000);
         const down = await app.inject({ url: '/health/ready' });
         expect(down.statusCode).toBe(503);
         expect(down.json()).toMatchObject({ down: ['postgres'], checks: { redis: 'up' } });
-        proxy.restore();
+        await proxy.restore();
         await eventually(
           async () => (await app.inject({ url: '/health/ready' })).statusCode === 200,
         );
