@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { freePort, runScript } from '../helpers/process.js';
 
 /** The quick start, for real: `npm start` with no configuration (server process, PGlite). */
@@ -16,6 +16,10 @@ describe('embedded mode, end to end', () => {
       PORT: String(port),
       HOST: '127.0.0.1',
       SHUTDOWN_GRACE_MS: '5000',
+    });
+    // Whatever an assertion does, no server outlives its test.
+    onTestFinished(() => {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL');
     });
     await server.waitFor(/Server listening/);
     const base = `http://127.0.0.1:${port}`;
