@@ -8,6 +8,7 @@ import {
   PROBLEMS,
   type ProblemCode,
   problemType,
+  serviceUnavailable,
 } from '../src/errors.js';
 
 /** The RFC 9457 body every error leaves the service as. */
@@ -73,10 +74,10 @@ function toAppError(error: FastifyError): AppError {
   }
   const dependency = asDependencyError(error);
   if (dependency) {
-    return new AppError(
-      'SERVICE_UNAVAILABLE',
+    return serviceUnavailable(
       `A dependency of the service (${dependency.dependency}) is unavailable; retry shortly`,
-      { headers: { 'retry-after': '5' }, cause: error },
+      5,
+      error,
     );
   }
   const status = error.statusCode ?? 500;

@@ -34,7 +34,7 @@ function rowOf(name: string, schema: z.ZodType): Row {
           ? '(empty)'
           : defaultValue.join(',')
         : String(defaultValue);
-  const allowed = values && name !== 'MIGRATE_ON_START' ? ` One of: ${values.join(', ')}.` : '';
+  const allowed = values ? ` One of: ${values.join(', ')}.` : '';
   return { name, defaultValue: `\`${shown}\``, description: `${description}${allowed}` };
 }
 

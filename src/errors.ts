@@ -72,9 +72,14 @@ export function rateLimited(retryAfterSeconds: number, detail: string): AppError
   });
 }
 
-export function serviceUnavailable(detail: string, retryAfterSeconds = 5): AppError {
+export function serviceUnavailable(
+  detail: string,
+  retryAfterSeconds = 5,
+  cause?: unknown,
+): AppError {
   return new AppError('SERVICE_UNAVAILABLE', detail, {
     headers: { 'retry-after': String(retryAfterSeconds) },
+    cause,
   });
 }
 
