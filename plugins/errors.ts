@@ -9,7 +9,9 @@ import {
   type ProblemCode,
   problemType,
   serviceUnavailable,
+  upstreamUnavailable,
 } from '../src/errors.js';
+import { HubError } from '../src/hub/client.js';
 
 /** The RFC 9457 body every error leaves the service as. */
 export interface Problem {
@@ -71,6 +73,15 @@ function toAppError(error: FastifyError): AppError {
     return new AppError('VALIDATION_ERROR', `${errors.length} field(s) failed validation`, {
       errors,
     });
+  }
+  // Hub failures are normally audited and mapped by the use case; this is the safety net that keeps
+  // a hub socket error from being reported as a database outage below.
+  if (error instanceof HubError) {
+    return upstreamUnavailable(
+      'GovCarpeta could not answer; retry shortly',
+      error.retryAfterSeconds,
+      error,
+    );
   }
   const dependency = asDependencyError(error);
   if (dependency) {

@@ -8,6 +8,8 @@ export interface AppMetrics {
   loginFailures: Counter;
   tokensRevoked: Counter<'reason'>;
   rateLimited: Counter<'route'>;
+  checks: Counter<'status' | 'source'>;
+  authentications: Counter<'status' | 'channel'>;
 }
 
 declare module 'fastify' {
@@ -63,6 +65,18 @@ export default fp(
         name: 'http_rate_limited_total',
         help: 'Requests refused with 429 by a rate limit, by route.',
         labelNames: ['route'],
+        registers: [registry],
+      }),
+      checks: new Counter({
+        name: 'affiliation_checks_total',
+        help: 'Affiliation checks by status (ELIGIBLE, ALREADY_AFFILIATED, ERROR) and source (hub, cache).',
+        labelNames: ['status', 'source'],
+        registers: [registry],
+      }),
+      authentications: new Counter({
+        name: 'document_authentications_total',
+        help: 'Document authentications by status (VERIFIED, REJECTED, ERROR) and channel (http, amqp).',
+        labelNames: ['status', 'channel'],
         registers: [registry],
       }),
     });

@@ -22,3 +22,21 @@ export function problems(...statuses: number[]) {
     typeof problemSchema
   >;
 }
+
+/** 6 to 12 digits, surrounding spaces trimmed. */
+export const citizenIdSchema = z
+  .string()
+  .trim()
+  .regex(/^\d{6,12}$/, 'must be 6 to 12 digits')
+  .describe('Citizen id: 6 to 12 digits');
+
+/** The Idempotency-Key header of the POSTs that change state. */
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters')
+    .optional()
+    .describe(
+      'Same key and same body within 24 h: the first answer is replayed (no new decision). Same key, other body: 409.',
+    ),
+});

@@ -7,14 +7,18 @@ import {
 import authPlugin from '../plugins/auth.js';
 import dbPlugin from '../plugins/db.js';
 import errorsPlugin from '../plugins/errors.js';
+import hubPlugin from '../plugins/hub.js';
 import metricsPlugin from '../plugins/metrics.js';
 import rateLimitPlugin from '../plugins/rate-limit.js';
 import redisPlugin from '../plugins/redis.js';
 import securityPlugin from '../plugins/security.js';
+import servicesPlugin from '../plugins/services.js';
 import shutdownPlugin from '../plugins/shutdown.js';
 import swaggerPlugin from '../plugins/swagger.js';
 import underPressurePlugin from '../plugins/under-pressure.js';
+import affiliationRoutes from '../routes/affiliation.js';
 import authRoutes from '../routes/auth.js';
+import documentRoutes from '../routes/documents.js';
 import healthRoutes from '../routes/health.js';
 import type { Config } from './config.js';
 import { genReqId, loggerOptions, RequestLogController } from './logger.js';
@@ -59,6 +63,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(dbPlugin, { config });
   await app.register(redisPlugin, { config });
   await app.register(authPlugin, { config });
+  await app.register(hubPlugin, { config });
+  await app.register(servicesPlugin);
 
   // 2. Routes: operations are public; the API has its own rate limit.
   await app.register(healthRoutes);
@@ -66,6 +72,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     async (api) => {
       await api.register(rateLimitPlugin, { config });
       await api.register(authRoutes);
+      await api.register(affiliationRoutes);
+      await api.register(documentRoutes);
     },
     { prefix: '/api/v1' },
   );

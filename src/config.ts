@@ -103,6 +103,73 @@ export const envSchema = z.object({
   MAX_HEAP_USED_BYTES: int(0, 64 * 1024 ** 3)
     .default(0)
     .describe('Answer 503 while the heap is larger than this. `0` turns it off.'),
+  GOVCARPETA_URL: url(['http', 'https'])
+    .optional()
+    .describe(
+      'GovCarpeta base URL (e.g. `https://govcarpeta-apis-4905ff3c005b.herokuapp.com`). Unset outside production: the built-in simulator.',
+    ),
+  GOVCARPETA_API_KEY: z
+    .string()
+    .optional()
+    .describe('Sent as `Authorization: Bearer <key>` to GovCarpeta when set.'),
+  HUB_TIMEOUT_MS: int(100, 60_000)
+    .default(3000)
+    .describe('Deadline of one hub call, retries included.'),
+  HUB_RETRIES: int(0, 5)
+    .default(2)
+    .describe(
+      'Extra attempts of the (idempotent) citizen lookup. Document calls are never retried.',
+    ),
+  HUB_RETRY_BASE_MS: int(1, 10_000)
+    .default(100)
+    .describe('Backoff before retry n: random in [0, base * 2^n).'),
+  HUB_CONNECTIONS: int(1, 1024).default(64).describe('Keep-alive connections to the hub.'),
+  HUB_BREAKER_ERROR_PERCENT: int(1, 100)
+    .default(50)
+    .describe('The breaker opens when this share of recent hub calls failed...'),
+  HUB_BREAKER_MIN_CALLS: int(1, 10_000)
+    .default(10)
+    .describe('...and at least this many calls were made in the window.'),
+  HUB_BREAKER_WINDOW_MS: int(1000, 600_000)
+    .default(10_000)
+    .describe('Window over which hub failures are counted.'),
+  HUB_BREAKER_RESET_MS: int(100, 600_000)
+    .default(10_000)
+    .describe('Time the breaker stays open before one trial call (half-open).'),
+  HUB_MAX_CONCURRENT: int(1, 100_000)
+    .default(256)
+    .describe('Hub calls in flight at most (bulkhead); more answer 503 at once.'),
+  CHECK_CACHE_TTL_SECONDS: int(0, 86_400)
+    .default(60)
+    .describe(
+      'Reuse a hub answer for a citizen this long (Redis when set, else memory). `0`: never.',
+    ),
+  AMQP_URL: url(['amqp', 'amqps'])
+    .optional()
+    .describe('RabbitMQ URL. Unset: no broker; events wait in the outbox.'),
+  AMQP_EXCHANGE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'letters, digits and _ . : - only')
+    .default('citizen_affiliation')
+    .describe('Topic exchange of the events; queue names start with it too.'),
+  OUTBOX_POLL_MS: int(50, 600_000)
+    .default(1000)
+    .describe('Relay: how often to look for pending events when no notification arrives.'),
+  OUTBOX_BATCH_SIZE: int(1, 10_000).default(200).describe('Relay: events claimed per batch.'),
+  OUTBOX_PUBLISH_TIMEOUT_MS: int(100, 600_000)
+    .default(10_000)
+    .describe('Relay: a broker confirm slower than this fails the batch (retried later).'),
+  WORKER_PORT: int(0, 65535)
+    .default(8001)
+    .describe('Worker: port of its `/health/*` and `/metrics`.'),
+  WORKER_PREFETCH: int(1, 10_000)
+    .default(16)
+    .describe('Worker: unacknowledged messages held at once (also its concurrency).'),
+  WORKER_RETRY_DELAYS_MS: list
+    .default(['1000', '5000', '30000', '120000'])
+    .describe(
+      'Worker: delays between hub retries of one document; when used up, it completes as not authenticated.',
+    ),
   BOOTSTRAP_ADMIN_USERNAME: z
     .string()
     .min(3)
@@ -112,7 +179,11 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-export type Config = Omit<Env, 'JWT_SECRET' | 'MIGRATE_ON_START' | 'TRUST_PROXY'> & {
+export type Config = Omit<
+  Env,
+  'JWT_SECRET' | 'MIGRATE_ON_START' | 'TRUST_PROXY' | 'WORKER_RETRY_DELAYS_MS'
+> & {
+  WORKER_RETRY_DELAYS_MS: number[];
   JWT_SECRET: string;
   /** True when the secret was generated for this process only. */
   jwtSecretGenerated: boolean;
@@ -177,6 +248,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (e.REDIS_URL === undefined) {
       problems.push('REDIS_URL: required in production (in-memory stores are per process)');
     }
+    if (e.GOVCARPETA_URL === undefined) {
+      problems.push('GOVCARPETA_URL: required in production (the simulator is a development tool)');
+    }
+    if (e.AMQP_URL === undefined) {
+      problems.push('AMQP_URL: required in production (events would never leave the outbox)');
+    }
+  }
+  const retryDelays = e.WORKER_RETRY_DELAYS_MS.map(Number);
+  if (retryDelays.some((d) => !Number.isInteger(d) || d < 1 || d > 86_400_000)) {
+    problems.push('WORKER_RETRY_DELAYS_MS: must be a comma list of milliseconds (1..86400000)');
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -187,6 +268,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecretGenerated: e.JWT_SECRET === undefined,
     MIGRATE_ON_START: e.MIGRATE_ON_START ?? embeddedDatabase,
     TRUST_PROXY: trustProxy ?? false,
+    WORKER_RETRY_DELAYS_MS: retryDelays,
     embeddedDatabase,
   };
 }

@@ -83,6 +83,18 @@ export function serviceUnavailable(
   });
 }
 
+/** The hub could not decide (error, timeout, open breaker): 503, never a decision. */
+export function upstreamUnavailable(
+  detail: string,
+  retryAfterSeconds: number,
+  cause?: unknown,
+): AppError {
+  return new AppError('UPSTREAM_UNAVAILABLE', detail, {
+    headers: { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    cause,
+  });
+}
+
 /** A dependency of ours (not the client, not the hub) could not answer: 503, retry later. */
 export class DependencyError extends Error {
   constructor(

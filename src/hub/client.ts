@@ -8,7 +8,8 @@ import { Pool } from 'undici';
  */
 
 export type HubEndpoint = 'validateCitizen' | 'authenticateDocument';
-export type HubFailure = 'timeout' | 'connection' | 'status';
+/** Why a hub call gave no answer: never a decision, always a 503 for the caller. */
+export type HubFailure = 'timeout' | 'connection' | 'status' | 'breaker_open' | 'overloaded';
 
 export class HubError extends Error {
   constructor(
@@ -16,6 +17,8 @@ export class HubError extends Error {
     readonly failure: HubFailure,
     readonly status?: number,
     cause?: unknown,
+    /** When asking again may help; set when the breaker knows when it half-opens. */
+    readonly retryAfterSeconds = 5,
   ) {
     super(`GovCarpeta ${endpoint} failed: ${failure}${status ? ` ${status}` : ''}`, { cause });
     this.name = 'HubError';

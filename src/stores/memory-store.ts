@@ -3,6 +3,7 @@ import type { Counter, ExpiringStore } from './store.js';
 interface Entry {
   count: number;
   expiresAt: number;
+  value?: string;
 }
 
 /**
@@ -43,6 +44,14 @@ export class MemoryStore implements ExpiringStore {
 
   async delete(key: string): Promise<void> {
     this.entries.delete(key);
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.live(key)?.value ?? null;
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    this.put(key, { count: 0, value, expiresAt: this.now() + ttlMs });
   }
 
   close(): void {

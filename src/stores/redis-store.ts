@@ -36,6 +36,14 @@ export class RedisStore implements ExpiringStore {
     await this.guard(this.redis.del(key));
   }
 
+  async get(key: string): Promise<string | null> {
+    return this.guard(this.redis.get(key));
+  }
+
+  async set(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.guard(this.redis.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs))));
+  }
+
   private async guard<T>(pending: Promise<T>): Promise<T> {
     try {
       return await pending;

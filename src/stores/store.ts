@@ -1,6 +1,6 @@
 /**
- * The few expiring-key operations the service needs from Redis: the token denylist and the
- * failed-login counter. Redis when configured (shared by every replica), else process memory.
+ * The few expiring-key operations the service needs from Redis: the token denylist, the
+ * failed-login counter and the hub answer cache. Redis when configured (shared by every replica), else process memory.
  */
 export interface ExpiringStore {
   /** Sets each key, expiring after ttlMs. */
@@ -11,6 +11,9 @@ export interface ExpiringStore {
   increment(key: string, windowMs: number): Promise<Counter>;
   peek(key: string): Promise<Counter>;
   delete(key: string): Promise<void>;
+  /** A string value, or null when unset or expired. */
+  get(key: string): Promise<string | null>;
+  set(key: string, value: string, ttlMs: number): Promise<void>;
 }
 
 export interface Counter {

@@ -54,10 +54,14 @@ withServices('operations routes', () => {
     const spec = (await app.inject({ url: '/docs/json' })).json();
     expect(spec.openapi).toBe('3.1.0');
     expect(Object.keys(spec.paths).sort()).toEqual([
+      '/api/v1/affiliation/check',
+      '/api/v1/affiliation/checks',
       '/api/v1/auth/login',
       '/api/v1/auth/logout',
       '/api/v1/auth/me',
       '/api/v1/auth/refresh',
+      '/api/v1/documents/authenticate',
+      '/api/v1/documents/authentications/{id}',
       '/health/live',
       '/health/ready',
     ]);
@@ -68,6 +72,9 @@ withServices('operations routes', () => {
     ]);
     expect(Object.keys(loginOp.responses)).toEqual(['200', '400', '401', '429']);
     expect(spec.paths['/api/v1/auth/me'].get.security).toEqual([{ bearerAuth: [] }]);
+    const checkOp = spec.paths['/api/v1/affiliation/check'].post;
+    expect(checkOp.parameters.map((p: { name: string }) => p.name)).toEqual(['idempotency-key']);
+    expect(Object.keys(checkOp.responses)).toEqual(['200', '400', '401', '403', '409', '415', '429', '503']);
   });
 
   it('sends security headers, and CORS only to allowed origins', async () => {

@@ -55,6 +55,8 @@ describe('config', () => {
       'JWT_SECRET',
       'DATABASE_URL',
       'REDIS_URL',
+      'GOVCARPETA_URL',
+      'AMQP_URL',
     ]);
     expect(
       loadConfig({
@@ -62,8 +64,20 @@ describe('config', () => {
         JWT_SECRET: SECRET,
         DATABASE_URL: 'postgres://u@db/x',
         REDIS_URL: 'redis://r',
+        GOVCARPETA_URL: 'https://hub.example',
+        AMQP_URL: 'amqp://mq',
       }).jwtSecretGenerated,
     ).toBe(false);
+  });
+
+  it('reads the worker retry delays as milliseconds and refuses garbage', () => {
+    expect(loadConfig({ WORKER_RETRY_DELAYS_MS: '10, 20' }).WORKER_RETRY_DELAYS_MS).toEqual([
+      10, 20,
+    ]);
+    expect(loadConfig({}).WORKER_RETRY_DELAYS_MS).toEqual([1000, 5000, 30_000, 120_000]);
+    expect(problemsOf({ WORKER_RETRY_DELAYS_MS: '10,soon' })[0]).toMatch(
+      /^WORKER_RETRY_DELAYS_MS: /,
+    );
   });
 
   it('refuses a JWT secret shorter than 32 bytes in any environment', () => {

@@ -31,6 +31,15 @@ describe('MemoryStore (embedded stand-in for Redis)', () => {
     expect(await s.anyExists(['a', 'b'])).toBe(false);
   });
 
+  it('keeps string values until their time to live', async () => {
+    const s = make();
+    expect(await s.get('v')).toBeNull();
+    await s.set('v', 'answer', 300);
+    expect(await s.get('v')).toBe('answer');
+    clock += 300;
+    expect(await s.get('v')).toBeNull();
+  });
+
   it('stays bounded, dropping the entries closest to expiry first', async () => {
     const s = make(3);
     await s.setFlags(['soon'], 100);

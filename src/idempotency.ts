@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { and, eq, gt, sql } from 'drizzle-orm';
+import type { Db, Executor } from '../db/client.js';
+import { idempotencyKeys } from '../db/schema.js';
+import { AppError } from './errors.js';
+
+/**
+ * Idempotency-Key for POSTs (stored in Postgres, per caller and route, for 24 h). The same key
+ * with the same body replays the first answer; with another body it is a 409. The key row is
+ * written in the same transaction as the decision, so a replayed answer always has its audit row
+ * and its event, and two racing requests with one key produce one decision.
+ */
+
+export const IDEMPOTENCY_TTL_HOURS = 24;
+
+export interface StoredAnswer {
+  statusCode: number;
+  body: unknown;
+}
+
+export type IdempotencyOutcome =
+  | { kind: 'new'; save: (tx: Executor, answer: StoredAnswer) => Promise<void> }
+  | { kind: 'replay'; answer: StoredAnswer };
+
+/** Thrown inside the transaction when another request stored the key first: roll back, replay. */
+class KeyTaken extends Error {}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+export class Idempotency {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Runs `work` once per (principal, scope, key). `work` receives a `save` to call inside its
+   * transaction. Without a key, `work` simply runs.
+   */
+  async run(
+    id: { principal: string; scope: string; key: string | undefined },
+    body: unknown,
+    work: (
+      save: ((tx: Executor, answer: StoredAnswer) => Promise<void>) | undefined,
+    ) => Promise<StoredAnswer>,
+  ): Promise<StoredAnswer & { replayed: boolean }> {
+    const { key } = id;
+    if (key === undefined) return { ...(await work(undefined)), replayed: false };
+    const requestHash = createHash('sha256').update(canonical(body)).digest('base64url');
+    const where = and(
+      eq(idempotencyKeys.principal, id.principal),
+      eq(idempotencyKeys.scope, id.scope),
+      eq(idempotencyKeys.key, key),
+    );
+
+    const replay = async (): Promise<(StoredAnswer & { replayed: boolean }) | undefined> => {
+      const [row] = await this.db
+        .select()
+        .from(idempotencyKeys)
+        .where(
+          and(
+            where,
+            gt(
+              idempotencyKeys.createdAt,
+              sql`now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`,
+            ),
+          ),
+        );
+      if (!row) return undefined;
+      if (row.requestHash !== requestHash) {
+        throw new AppError(
+          'IDEMPOTENCY_CONFLICT',
+          'This Idempotency-Key was used with a different request body; use a new key',
+        );
+      }
+      return { statusCode: row.statusCode, body: row.response, replayed: true };
+    };
+
+    const earlier = await replay();
+    if (earlier) return earlier;
+    try {
+      const answer = await work(async (tx, answer) => {
+        const stored = await tx
+          .insert(idempotencyKeys)
+          .values({
+            principal: id.principal,
+            scope: id.scope,
+            key,
+            requestHash,
+            statusCode: answer.statusCode,
+            response: answer.body,
+          })
+          .onConflictDoUpdate({
+            // An expired key may be reused; a live one belongs to whoever stored it first.
+            target: [idempotencyKeys.principal, idempotencyKeys.scope, idempotencyKeys.key],
+            set: {
+              requestHash,
+              statusCode: answer.statusCode,
+              response: answer.body,
+              createdAt: sql`now()`,
+            },
+            setWhere: sql`${idempotencyKeys.createdAt} <= now() - make_interval(hours => ${IDEMPOTENCY_TTL_HOURS})`,
+          })
+          .returning({ key: idempotencyKeys.key });
+        if (stored.length === 0) throw new KeyTaken();
+      });
+      return { ...answer, replayed: false };
+    } catch (err) {
+      if (!(err instanceof KeyTaken)) throw err;
+      const winner = await replay();
+      if (winner) return winner;
+      throw err;
+    }
+  }
+}
