@@ -56,6 +56,12 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       };
       const redis = app.redis;
       if (redis) checks.redis = () => redis.ping();
+      const broker = app.broker;
+      if (broker) {
+        checks.rabbitmq = async () => {
+          if (!broker.isConnected()) throw new Error('not connected');
+        };
+      }
       const names = Object.keys(checks);
       const results = await Promise.all(
         names.map((name) => probe(checks[name] as () => Promise<unknown>)),

@@ -4,6 +4,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import amqpPlugin from '../plugins/amqp.js';
 import authPlugin from '../plugins/auth.js';
 import dbPlugin from '../plugins/db.js';
 import errorsPlugin from '../plugins/errors.js';
@@ -63,6 +64,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(dbPlugin, { config });
   await app.register(redisPlugin, { config });
   await app.register(authPlugin, { config });
+  await app.register(amqpPlugin, { config });
   await app.register(hubPlugin, { config });
   await app.register(servicesPlugin);
 

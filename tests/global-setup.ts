@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { connect as amqpConnect } from 'amqplib';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
@@ -9,6 +10,7 @@ declare module 'vitest' {
     /** A database created for this run (migrated), or null when Postgres is not reachable. */
     databaseUrl: string | null;
     redisUrl: string | null;
+    amqpUrl: string | null;
     /** Unique per run: Redis key prefix, queue names. */
     runId: string;
   }
@@ -16,6 +18,7 @@ declare module 'vitest' {
 
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const AMQP_URL = process.env.TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 
 /** Creates this run's database and checks Redis; under CI=true a missing service fails the run. */
 export default async function setup(project: TestProject) {
@@ -48,6 +51,15 @@ export default async function setup(project: TestProject) {
     problems.push(`Redis at ${REDIS_URL}: ${(err as Error).message}`);
   }
 
+  let amqpUrl: string | null = null;
+  try {
+    const connection = await amqpConnect(AMQP_URL, { timeout: 5000 });
+    await connection.close();
+    amqpUrl = AMQP_URL;
+  } catch (err) {
+    problems.push(`RabbitMQ at ${AMQP_URL.replace(/\/\/[^@]*@/, '//')}: ${(err as Error).message}`);
+  }
+
   if (problems.length > 0) {
     const message = `Services missing for integration tests:\n  ${problems.join('\n  ')}`;
     if (process.env.CI === 'true') throw new Error(`${message}\n(CI=true: this is a failure)`);
@@ -56,10 +68,18 @@ export default async function setup(project: TestProject) {
 
   project.provide('databaseUrl', databaseUrl);
   project.provide('redisUrl', redisUrl);
+  project.provide('amqpUrl', amqpUrl);
   project.provide('runId', runId);
 
   return async () => {
-    if (databaseUrl) await admin.unsafe(`drop database if exists "${dbName}" with (force)`);
+    if (databaseUrl) {
+      // This run's database and any a test made for itself and could not drop.
+      const rows = await admin<{ datname: string }[]>`
+        select datname from pg_database where datname like ${`${dbName}%`}`;
+      for (const { datname } of rows) {
+        await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+      }
+    }
     await admin.end();
     if (redisUrl) {
       let cursor = '0';

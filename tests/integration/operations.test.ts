@@ -74,7 +74,16 @@ withServices('operations routes', () => {
     expect(spec.paths['/api/v1/auth/me'].get.security).toEqual([{ bearerAuth: [] }]);
     const checkOp = spec.paths['/api/v1/affiliation/check'].post;
     expect(checkOp.parameters.map((p: { name: string }) => p.name)).toEqual(['idempotency-key']);
-    expect(Object.keys(checkOp.responses)).toEqual(['200', '400', '401', '403', '409', '415', '429', '503']);
+    expect(Object.keys(checkOp.responses)).toEqual([
+      '200',
+      '400',
+      '401',
+      '403',
+      '409',
+      '415',
+      '429',
+      '503',
+    ]);
   });
 
   it('sends security headers, and CORS only to allowed origins', async () => {

@@ -1,0 +1,55 @@
+import fp from 'fastify-plugin';
+import type { Config } from '../src/config.js';
+import { type Broker, connectBroker } from '../src/events/broker.js';
+import { eventMetrics } from '../src/events/metrics.js';
+import { OutboxRelay } from '../src/events/relay.js';
+import { declareExchanges, topology } from '../src/events/topology.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** RabbitMQ, or null when AMQP_URL is unset (events then wait in the outbox). */
+    broker: Broker | null;
+    relay: OutboxRelay | null;
+  }
+}
+
+/**
+ * The AMQP publisher: a self-reconnecting confirm channel and the outbox relay running in this
+ * process. The outbox backlog metrics exist with or without a broker.
+ */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const metrics = eventMetrics(app.appMetrics.registry, app.db);
+    if (!config.AMQP_URL) {
+      app.log.warn('AMQP_URL is unset: events are kept in the outbox until a broker is configured');
+      app.decorate('broker', null);
+      app.decorate('relay', null);
+      return;
+    }
+    const names = topology(config.AMQP_EXCHANGE);
+    const broker = connectBroker(config.AMQP_URL, {
+      name: 'citizen-affiliation-api',
+      log: app.log.child({ component: 'amqp' }),
+      setup: (channel) => declareExchanges(channel, names),
+      publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
+    });
+    const relay = new OutboxRelay({
+      database: app.database,
+      broker,
+      exchange: names.exchange,
+      batchSize: config.OUTBOX_BATCH_SIZE,
+      pollMs: config.OUTBOX_POLL_MS,
+      publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
+      log: app.log.child({ component: 'outbox-relay' }),
+      metrics,
+    });
+    app.addHook('onReady', async () => relay.start());
+    app.addHook('onClose', async () => {
+      await relay.stop();
+      await broker.close();
+    });
+    app.decorate('broker', broker);
+    app.decorate('relay', relay);
+  },
+  { name: 'amqp', dependencies: ['db', 'metrics'] },
+);

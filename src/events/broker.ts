@@ -1,0 +1,59 @@
+import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel } from 'amqplib';
+import type { FastifyBaseLogger } from 'fastify';
+
+/**
+ * One RabbitMQ connection that reconnects by itself (amqp-connection-manager) and one confirm
+ * channel on it. `setup` runs at every (re)connect: it declares what the caller relies on.
+ */
+export interface Broker {
+  connection: AmqpConnectionManager;
+  channel: ChannelWrapper;
+  isConnected(): boolean;
+  close(): Promise<void>;
+}
+
+export function connectBroker(
+  url: string,
+  options: {
+    name: string;
+    log: FastifyBaseLogger;
+    setup: (channel: ConfirmChannel) => Promise<void>;
+    publishTimeoutMs: number;
+  },
+): Broker {
+  const connection = amqp.connect([url], {
+    heartbeatIntervalInSeconds: 5,
+    reconnectTimeInSeconds: 1,
+    connectionOptions: { clientProperties: { connection_name: options.name } },
+  });
+  let lastError = 0;
+  connection.on('connect', () => options.log.info('connected to RabbitMQ'));
+  connection.on('disconnect', ({ err }) =>
+    options.log.warn({ err: { message: err?.message } }, 'disconnected from RabbitMQ'),
+  );
+  connection.on('connectFailed', ({ err }) => {
+    if (Date.now() - lastError < 10_000) return;
+    lastError = Date.now();
+    options.log.error({ err: { message: err?.message } }, 'cannot connect to RabbitMQ; retrying');
+  });
+  const channel = connection.createChannel({
+    name: options.name,
+    confirm: true,
+    json: false,
+    publishTimeout: options.publishTimeoutMs,
+    setup: options.setup,
+  });
+  channel.on('error', (err: Error) =>
+    options.log.error({ err: { message: err.message } }, 'RabbitMQ channel setup failed'),
+  );
+  return {
+    connection,
+    channel,
+    isConnected: () => connection.isConnected(),
+    close: async () => {
+      await channel.close().catch(() => {});
+      await connection.close().catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,182 @@
+import type { ConfirmChannel, Message } from 'amqplib';
+import { asc, inArray, isNull, sql } from 'drizzle-orm';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Database } from '../../db/client.js';
+import { type OutboxRow, outbox } from '../../db/schema.js';
+import type { Broker } from './broker.js';
+import type { EventMetrics } from './metrics.js';
+
+export const CE_SOURCE = '/citizen-affiliation';
+
+export interface RelayOptions {
+  database: Database;
+  broker: Broker;
+  exchange: string;
+  batchSize: number;
+  pollMs: number;
+  publishTimeoutMs: number;
+  log: FastifyBaseLogger;
+  metrics: EventMetrics;
+}
+
+/** The AMQP properties and CloudEvents (binary mode) headers of one outbox row. */
+export function messageOptions(row: OutboxRow, publishTimeoutMs: number) {
+  const time = row.createdAt.toISOString();
+  return {
+    persistent: true,
+    mandatory: true,
+    contentType: 'application/json',
+    messageId: row.id,
+    type: row.routingKey,
+    timestamp: Math.floor(row.createdAt.getTime() / 1000),
+    appId: 'citizen-affiliation',
+    headers: {
+      'ce-specversion': '1.0',
+      'ce-id': row.id,
+      'ce-type': row.routingKey,
+      'ce-source': CE_SOURCE,
+      'ce-time': time,
+    },
+    timeout: publishTimeoutMs,
+  };
+}
+
+/**
+ * Publishes committed outbox rows to RabbitMQ. Safe with many replicas: each batch is claimed with
+ * FOR UPDATE SKIP LOCKED and marked sent, in the same transaction, only after the broker confirmed
+ * each message. Wakes on NOTIFY outbox (written by a trigger), polls otherwise, and waits for the
+ * broker while it is away. Delivery is at least once; the event id (messageId, ce-id) is stable.
+ */
+export class OutboxRelay {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private readonly returned = new Set<string>();
+
+  constructor(private readonly o: RelayOptions) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    const poke = () => this.wake?.();
+    this.o.database.listen('outbox', poke).then(
+      (stop) => {
+        this.unlisten = stop;
+      },
+      (err: Error) =>
+        this.o.log.warn({ err: { message: err.message } }, 'LISTEN outbox failed; polling only'),
+    );
+    this.o.broker.connection.on('connect', poke);
+    void this.o.broker.channel.addSetup(async (channel: ConfirmChannel) => {
+      channel.on('return', (msg: Message) => {
+        const id = String(msg.properties.messageId ?? '');
+        this.returned.add(id);
+        this.o.metrics.returned.inc({ routing_key: msg.fields.routingKey });
+        this.o.log.error(
+          { event_id: id, routing_key: msg.fields.routingKey },
+          'event returned as unroutable',
+        );
+      });
+    });
+    this.loop = this.run();
+  }
+
+  /** Stops claiming; resolves once the batch in flight is confirmed (or has failed). */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await this.unlisten?.().catch(() => {});
+  }
+
+  /** Publishes what is pending now; returns how many events were confirmed. */
+  async drainOnce(): Promise<number> {
+    const outcome = await this.o.database.db.transaction(async (tx) => {
+      const rows = await tx
+        .select()
+        .from(outbox)
+        .where(isNull(outbox.sentAt))
+        .orderBy(asc(outbox.createdAt))
+        .limit(this.o.batchSize)
+        .for('update', { skipLocked: true });
+      if (rows.length === 0) return { sent: 0, failed: 0, error: '' };
+      const results = await Promise.allSettled(rows.map((row) => this.publish(row)));
+      const sent = rows.filter((_, i) => results[i]?.status === 'fulfilled').map((r) => r.id);
+      const failed = rows.filter((_, i) => results[i]?.status === 'rejected').map((r) => r.id);
+      if (sent.length > 0) {
+        await tx.update(outbox).set({ sentAt: new Date() }).where(inArray(outbox.id, sent));
+      }
+      let error = '';
+      if (failed.length > 0) {
+        const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+        error = String((rejected.reason as Error)?.message ?? rejected.reason).slice(0, 500);
+        await tx
+          .update(outbox)
+          .set({ attempts: sql`${outbox.attempts} + 1`, lastError: error })
+          .where(inArray(outbox.id, failed));
+      }
+      return { sent: sent.length, failed: failed.length, error };
+    });
+    if (outcome.failed > 0) {
+      this.o.metrics.publishFailures.inc(outcome.failed);
+      throw new Error(`${outcome.failed} event(s) not confirmed: ${outcome.error}`);
+    }
+    return outcome.sent;
+  }
+
+  private async publish(row: OutboxRow): Promise<void> {
+    const body = Buffer.from(JSON.stringify(row.payload));
+    await this.o.broker.channel.publish(
+      this.o.exchange,
+      row.routingKey,
+      body,
+      messageOptions(row, this.o.publishTimeoutMs),
+    );
+    // The broker sends basic.return before the ack of an unroutable mandatory message.
+    if (this.returned.delete(row.id)) {
+      throw new Error(`event ${row.routingKey} was unroutable (returned by the broker)`);
+    }
+    this.o.metrics.published.inc({ routing_key: row.routingKey });
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 0;
+    while (this.running) {
+      if (!this.o.broker.isConnected()) {
+        await this.sleep(this.o.pollMs);
+        continue;
+      }
+      try {
+        const sent = await this.drainOnce();
+        backoff = 0;
+        if (sent >= this.o.batchSize) continue; // more may be waiting
+      } catch (err) {
+        backoff = Math.min(Math.max(backoff * 2, 200), 30_000);
+        this.o.log.warn(
+          { err: { message: (err as Error).message } },
+          'outbox relay failed; backing off',
+        );
+        await this.sleep(backoff);
+        continue;
+      }
+      await this.sleep(this.o.pollMs);
+    }
+  }
+
+  /** Waits `ms`, or less when a notification, a reconnect or stop() wakes the relay. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+}

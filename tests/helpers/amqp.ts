@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import { type Channel, type ChannelModel, type ConsumeMessage, connect } from 'amqplib';
+import { describe, inject } from 'vitest';
+import { type Topology, topology } from '../../src/events/topology.js';
+
+export const amqpUrl = inject('amqpUrl');
+const runId = inject('runId');
+
+/** describe() for tests that need Postgres, Redis and RabbitMQ. */
+export const withBroker = describe.skipIf(
+  !inject('databaseUrl') || !inject('redisUrl') || !amqpUrl,
+);
+
+/** A unique exchange name: every queue the service derives from it is unique to the test too. */
+export const testExchange = () => `ca_test_${runId}_${randomUUID().slice(0, 8)}`;
+
+export interface Received {
+  msg: ConsumeMessage;
+  body: Record<string, unknown>;
+}
+
+/** A plain amqplib connection the test uses to bind queues, read and send, then clean up. */
+export class TestBroker {
+  private readonly queues = new Set<string>();
+  private readonly exchanges = new Set<string>();
+
+  private constructor(
+    private readonly connection: ChannelModel,
+    readonly channel: Channel,
+  ) {}
+
+  static async open(): Promise<TestBroker> {
+    if (!amqpUrl) throw new Error('no RabbitMQ');
+    const connection = await connect(amqpUrl);
+    return new TestBroker(connection, await connection.createChannel());
+  }
+
+  /** Remembers what a service topology will create, so close() deletes it. */
+  track(t: Topology): void {
+    this.exchanges.add(t.exchange).add(t.unroutedExchange).add(t.deadLetterExchange);
+    for (const q of [t.unroutedQueue, t.requestsQueue, t.deadLetterQueue]) this.queues.add(q);
+    for (const r of t.retryQueues) this.queues.add(r.queue);
+  }
+
+  /** A queue bound to the exchange with a routing key, collecting what arrives. */
+  async bind(exchange: string, key: string): Promise<Received[]> {
+    const queue = `${exchange}.test.${randomUUID().slice(0, 8)}`;
+    this.queues.add(queue);
+    await this.channel.assertExchange(exchange, 'topic', {
+      durable: true,
+      alternateExchange: topology(exchange).unroutedExchange,
+    });
+    await this.channel.assertQueue(queue, { durable: false, autoDelete: false });
+    await this.channel.bindQueue(queue, exchange, key);
+    return this.collect(queue);
+  }
+
+  async collect(queue: string): Promise<Received[]> {
+    this.queues.add(queue);
+    const received: Received[] = [];
+    await this.channel.consume(
+      queue,
+      (msg) => {
+        if (!msg) return;
+        received.push({ msg, body: JSON.parse(msg.content.toString()) });
+      },
+      { noAck: true },
+    );
+    return received;
+  }
+
+  async close(): Promise<void> {
+    for (const q of this.queues) await this.channel.deleteQueue(q).catch(() => {});
+    for (const x of this.exchanges) await this.channel.deleteExchange(x).catch(() => {});
+    await this.connection.close().catch(() => {});
+  }
+}
+
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('condition not met in time');
+}

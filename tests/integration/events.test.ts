@@ -1,0 +1,173 @@
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { App } from '../../src/app.js';
+import { affiliationCheckedEvent } from '../../src/events/schemas.js';
+import { topology } from '../../src/events/topology.js';
+import { amqpUrl, eventually, TestBroker, testExchange, withBroker } from '../helpers/amqp.js';
+import { bearer, buildTestApp, createUser, login } from '../helpers/app.js';
+import { freshDatabase } from '../helpers/database.js';
+import { citizenId, startHub } from '../helpers/hub.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+
+type Hub = Awaited<ReturnType<typeof startHub>>;
+
+withBroker('events: outbox, relay and RabbitMQ', () => {
+  let hub: Hub;
+  let broker: TestBroker;
+  let db: Awaited<ReturnType<typeof freshDatabase>>;
+  const apps: App[] = [];
+
+  const start = async (env: Record<string, string>) => {
+    const app = await buildTestApp({
+      DATABASE_URL: db.url,
+      GOVCARPETA_URL: hub.url,
+      AMQP_URL: amqpUrl ?? '',
+      OUTBOX_POLL_MS: '200',
+      CHECK_CACHE_TTL_SECONDS: '0',
+      ...env,
+    });
+    apps.push(app);
+    await app.ready();
+    broker.track(topology(env.AMQP_EXCHANGE ?? 'citizen_affiliation'));
+    return app;
+  };
+  const tokenFor = async (app: App) =>
+    (await login(app, await createUser(app, ['service']))).access_token;
+  const check = (app: App, token: string, id: string) =>
+    app.inject({
+      method: 'POST',
+      url: '/api/v1/affiliation/check',
+      headers: bearer(token),
+      payload: { citizen_id: id },
+    });
+
+  beforeAll(async () => {
+    hub = await startHub();
+    broker = await TestBroker.open();
+    db = await freshDatabase();
+  });
+  // Every relay publishes every pending row of the database: one test's apps at a time.
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close();
+  });
+  afterAll(async () => {
+    await broker?.close();
+    await hub?.close();
+    await db?.drop();
+  });
+
+  it('publishes each decision with its CloudEvents headers, persistent, as the contract says', async () => {
+    const exchange = testExchange();
+    const app = await start({ AMQP_EXCHANGE: exchange });
+    const received = await broker.bind(exchange, 'affiliation.checked');
+    const res = await check(app, await tokenFor(app), citizenId('affiliated'));
+    expect(res.statusCode).toBe(200);
+    await eventually(() => received.length === 1);
+    const [{ msg, body }] = received as [(typeof received)[number]];
+    expect(affiliationCheckedEvent.parse(body)).toEqual({
+      event_type: 'affiliation.checked',
+      check_id: res.json().check_id,
+      citizen_id: res.json().citizen_id,
+      eligible: false,
+      status: 'ALREADY_AFFILIATED',
+      timestamp: res.json().checked_at,
+    });
+    const p = msg.properties;
+    expect(p.deliveryMode).toBe(2);
+    expect(p.contentType).toBe('application/json');
+    expect(p.type).toBe('affiliation.checked');
+    expect(typeof p.timestamp).toBe('number');
+    expect(p.headers).toMatchObject({
+      'ce-specversion': '1.0',
+      'ce-id': p.messageId,
+      'ce-type': 'affiliation.checked',
+      'ce-source': '/citizen-affiliation',
+    });
+    expect(new Date(String(p.headers?.['ce-time'])).getTime()).toBeGreaterThan(0);
+    const metrics = (await app.inject('/metrics')).body;
+    expect(metrics).toMatch(/events_published_total\{routing_key="affiliation.checked"\} [1-9]/);
+    expect(metrics).toMatch(/outbox_pending_events 0/);
+  });
+
+  it('keeps events no queue is bound to in the unrouted holding queue', async () => {
+    const exchange = testExchange();
+    const app = await start({ AMQP_EXCHANGE: exchange });
+    await eventually(() => app.broker?.isConnected() === true);
+    await new Promise((r) => setTimeout(r, 300)); // the topology is declared on connect
+    const kept = await broker.collect(topology(exchange).unroutedQueue);
+    const res = await check(app, await tokenFor(app), citizenId('eligible'));
+    await eventually(() => kept.some((k) => k.body.check_id === res.json().check_id));
+  });
+
+  it('loses no event while the broker is cut: 200 checks answered 200, then all 200 events, once each', async () => {
+    if (!amqpUrl) return;
+    const exchange = testExchange();
+    const proxy = await TcpProxy.forUrl(amqpUrl).start();
+    try {
+      const app = await start({ AMQP_EXCHANGE: exchange, AMQP_URL: proxy.urlFor(amqpUrl) });
+      const received = await broker.bind(exchange, 'affiliation.checked');
+      await eventually(() => app.broker?.isConnected() === true);
+      const token = await tokenFor(app);
+
+      proxy.cut();
+      await eventually(async () => (await app.inject('/health/ready')).statusCode === 503);
+      const ready = (await app.inject('/health/ready')).json();
+      expect(ready.down).toEqual(['rabbitmq']);
+
+      const ids: string[] = [];
+      for (let batch = 0; batch < 10; batch++) {
+        const answers = await Promise.all(
+          Array.from({ length: 20 }, () => check(app, token, citizenId('eligible'))),
+        );
+        for (const a of answers) {
+          expect(a.statusCode).toBe(200);
+          ids.push(a.json().check_id);
+        }
+      }
+      const metrics = (await app.inject('/metrics')).body;
+      const pending = Number(/outbox_pending_events (\d+)/.exec(metrics)?.[1]);
+      expect(pending).toBeGreaterThanOrEqual(200);
+      expect(
+        Number(/outbox_oldest_pending_age_seconds ([\d.e+-]+)/.exec(metrics)?.[1]),
+      ).toBeGreaterThan(0);
+      expect(received).toHaveLength(0);
+
+      await proxy.restore();
+      await eventually(() => received.length >= 200, 30_000);
+      await new Promise((r) => setTimeout(r, 500)); // any duplicate would arrive by now
+      const got = received.map((r) => String(r.body.check_id));
+      expect(new Set(got).size).toBe(got.length);
+      expect(new Set(got)).toEqual(new Set(ids));
+      expect((await app.inject('/health/ready')).statusCode).toBe(200);
+    } finally {
+      await proxy.stop();
+    }
+  }, 60_000);
+
+  it('two instances relaying from one database publish each event exactly once', async () => {
+    const exchange = testExchange();
+    const a = await start({ AMQP_EXCHANGE: exchange, OUTBOX_BATCH_SIZE: '5' });
+    const b = await start({ AMQP_EXCHANGE: exchange, OUTBOX_BATCH_SIZE: '5' });
+    const received = await broker.bind(exchange, 'affiliation.checked');
+    const [ta, tb] = [await tokenFor(a), await tokenFor(b)];
+    const ids: string[] = [];
+    const answers = await Promise.all(
+      Array.from({ length: 120 }, (_, i) =>
+        i % 2 ? check(a, ta, citizenId('eligible')) : check(b, tb, citizenId('affiliated')),
+      ),
+    );
+    for (const res of answers) ids.push(res.json().check_id);
+    await eventually(() => received.length >= 120, 30_000);
+    await new Promise((r) => setTimeout(r, 800));
+    const got = received.map((r) => String(r.body.check_id));
+    expect(got).toHaveLength(120);
+    expect(new Set(got)).toEqual(new Set(ids));
+    const publishedBy = async (app: App) =>
+      Number(
+        /events_published_total\{routing_key="affiliation.checked"\} (\d+)/.exec(
+          (await app.inject('/metrics')).body,
+        )?.[1] ?? 0,
+      );
+    // SKIP LOCKED: whichever relay claimed a row published it; together, each event once
+    expect((await publishedBy(a)) + (await publishedBy(b))).toBe(120);
+  }, 60_000);
+});
