@@ -227,8 +227,14 @@ export function parseEnv<T extends z.ZodObject>(schema: T, env: NodeJS.ProcessEn
   return parsed.data;
 }
 
-/** Parses the environment once. Throws a ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Parses the environment once. Throws a ConfigError naming every bad variable. The worker signs
+ * no tokens and keeps no shared keys, so production does not ask it for JWT_SECRET or REDIS_URL.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  role: 'api' | 'worker' = 'api',
+): Config {
   const e = parseEnv(envSchema, env);
   const problems: string[] = [];
   const production = e.NODE_ENV === 'production';
@@ -241,11 +247,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
   }
   if (production) {
-    if (e.JWT_SECRET === undefined) problems.push('JWT_SECRET: required in production');
+    const api = role === 'api';
+    if (api && e.JWT_SECRET === undefined) problems.push('JWT_SECRET: required in production');
     if (e.DATABASE_URL === undefined) {
       problems.push('DATABASE_URL: required in production (the embedded database is for dev)');
     }
-    if (e.REDIS_URL === undefined) {
+    if (api && e.REDIS_URL === undefined) {
       problems.push('REDIS_URL: required in production (in-memory stores are per process)');
     }
     if (e.GOVCARPETA_URL === undefined) {

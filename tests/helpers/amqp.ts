@@ -62,7 +62,13 @@ export class TestBroker {
       queue,
       (msg) => {
         if (!msg) return;
-        received.push({ msg, body: JSON.parse(msg.content.toString()) });
+        let body: Record<string, unknown>;
+        try {
+          body = JSON.parse(msg.content.toString());
+        } catch {
+          body = { raw: msg.content.toString() };
+        }
+        received.push({ msg, body });
       },
       { noAck: true },
     );

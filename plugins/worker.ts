@@ -1,0 +1,80 @@
+import fp from 'fastify-plugin';
+import { Counter } from 'prom-client';
+import type { Config } from '../src/config.js';
+import { DocumentService } from '../src/documents/service.js';
+import { connectBroker } from '../src/events/broker.js';
+import { eventMetrics } from '../src/events/metrics.js';
+import { OutboxRelay } from '../src/events/relay.js';
+import { declareWorkerQueues, topology } from '../src/events/topology.js';
+import { createHub } from '../src/hub/index.js';
+import { MemoryStore } from '../src/stores/memory-store.js';
+import { DocumentRequestConsumer } from '../src/worker/consumer.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    consumer: DocumentRequestConsumer;
+  }
+}
+
+/**
+ * The worker's whole job, as a plugin of its small Fastify app (which serves only health and
+ * metrics): RabbitMQ with the worker's queues, the request consumer, and an outbox relay for the
+ * `completed` events it writes.
+ */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    if (!config.AMQP_URL) throw new Error('The worker needs AMQP_URL (it consumes from RabbitMQ)');
+    const registry = app.appMetrics.registry;
+    const names = topology(config.AMQP_EXCHANGE, config.WORKER_RETRY_DELAYS_MS);
+    const broker = connectBroker(config.AMQP_URL, {
+      name: 'citizen-affiliation-worker',
+      log: app.log.child({ component: 'amqp' }),
+      setup: (channel) => declareWorkerQueues(channel, names),
+      publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
+    });
+    // The worker never checks citizens: the answer cache stays unused, so memory is enough.
+    const store = new MemoryStore(1000);
+    const hub = await createHub(config, { registry, store, log: app.log });
+    const documents = new DocumentService(app.db, hub.gateway, app.appMetrics.authentications);
+    const consumer = new DocumentRequestConsumer({
+      broker,
+      topology: names,
+      hub: hub.gateway,
+      documents,
+      prefetch: config.WORKER_PREFETCH,
+      log: app.log.child({ component: 'consumer' }),
+      consumed: new Counter({
+        name: 'consumer_messages_total',
+        help: 'Request messages handled, by outcome (completed, gave_up, duplicate, retried, malformed, failed).',
+        labelNames: ['outcome'],
+        registers: [registry],
+      }),
+    });
+    const relay = new OutboxRelay({
+      database: app.database,
+      broker,
+      exchange: names.exchange,
+      batchSize: config.OUTBOX_BATCH_SIZE,
+      pollMs: config.OUTBOX_POLL_MS,
+      publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
+      log: app.log.child({ component: 'outbox-relay' }),
+      metrics: eventMetrics(registry, app.db),
+    });
+    app.addHook('onReady', async () => {
+      relay.start();
+      await consumer.start();
+    });
+    app.addHook('onClose', async () => {
+      await consumer.stop();
+      await relay.stop();
+      await broker.close();
+      await hub.close();
+      store.close();
+    });
+    app.decorate('redis', null);
+    app.decorate('broker', broker);
+    app.decorate('relay', relay);
+    app.decorate('consumer', consumer);
+  },
+  { name: 'worker', dependencies: ['db', 'metrics'] },
+);
