@@ -262,6 +262,9 @@ export function loadConfig(
       problems.push('AMQP_URL: required in production (events would never leave the outbox)');
     }
   }
+  if (role === 'worker' && e.AMQP_URL === undefined) {
+    problems.push('AMQP_URL: the worker needs it (it consumes from RabbitMQ)');
+  }
   const retryDelays = e.WORKER_RETRY_DELAYS_MS.map(Number);
   if (retryDelays.some((d) => !Number.isInteger(d) || d < 1 || d > 86_400_000)) {
     problems.push('WORKER_RETRY_DELAYS_MS: must be a comma list of milliseconds (1..86400000)');

@@ -55,6 +55,29 @@ describe('embedded mode, end to end', () => {
       headers: { authorization: `Bearer ${access_token}` },
     });
     expect(await me.json()).toMatchObject({ username: 'admin', roles: ['admin'] });
+
+    // The built-in simulator answers checks and authentications; events wait in the outbox.
+    const check = await post(
+      `${base}/api/v1/affiliation/check`,
+      { citizen_id: '1234567890' },
+      access_token,
+    );
+    expect(check.status).toBe(200);
+    expect(await check.json()).toMatchObject({ status: 'ELIGIBLE', source: 'hub' });
+    const doc = await post(
+      `${base}/api/v1/documents/authenticate`,
+      {
+        citizen_id: '1234567891',
+        document_url: 'https://docs.example.org/a.pdf',
+        document_title: 'Diploma',
+      },
+      access_token,
+    );
+    expect(await doc.json()).toMatchObject({ verification_status: 'VERIFIED' });
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/outbox_pending_events 2/);
+    expect(server.output()).toMatch(/built-in hub simulator/);
+
     expect((await post(`${base}/api/v1/auth/logout`, undefined, access_token)).status).toBe(204);
     const after = await fetch(`${base}/api/v1/auth/me`, {
       headers: { authorization: `Bearer ${access_token}` },
@@ -96,5 +119,7 @@ describe('embedded mode, end to end', () => {
     expect(run.output()).toMatch(/JWT_SECRET: required in production/);
     expect(run.output()).toMatch(/DATABASE_URL: required in production/);
     expect(run.output()).toMatch(/REDIS_URL: required in production/);
+    expect(run.output()).toMatch(/GOVCARPETA_URL: required in production/);
+    expect(run.output()).toMatch(/AMQP_URL: required in production/);
   });
 });
