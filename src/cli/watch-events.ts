@@ -28,7 +28,7 @@ await channel.consume(
   (msg) => {
     if (!msg) return;
     const { routingKey } = msg.fields;
-    console.log(`${routingKey} ${msg.properties.messageId} ${msg.content.toString()}`);
+    process.stdout.write(`${routingKey} ${msg.properties.messageId} ${msg.content.toString()}\n`);
   },
   { noAck: true },
 );

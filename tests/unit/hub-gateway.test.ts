@@ -52,8 +52,9 @@ describe('HubGateway: breaker, bulkhead, single-flight, cache', () => {
     );
     const failures = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
     expect(failures).toHaveLength(1);
-    expect(failures[0]?.reason).toBeInstanceOf(HubError);
-    expect((failures[0]?.reason as HubError).failure).toBe('overloaded');
+    const reason = failures[0]?.reason as HubError;
+    expect(reason).toBeInstanceOf(HubError);
+    expect(reason.failure).toBe('overloaded');
   });
 
   it('asks the hub when the cache fails, and says so', async () => {
