@@ -2,7 +2,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../src/config.js';
 import { type Broker, connectBroker } from '../src/events/broker.js';
 import { eventMetrics } from '../src/events/metrics.js';
-import { OutboxRelay } from '../src/events/relay.js';
+import { type OutboxRelay, relayFromConfig } from '../src/events/relay.js';
 import { declareExchanges, topology } from '../src/events/topology.js';
 
 declare module 'fastify' {
@@ -33,13 +33,9 @@ export default fp<{ config: Config }>(
       setup: (channel) => declareExchanges(channel, names),
       publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
     });
-    const relay = new OutboxRelay({
+    const relay = relayFromConfig(config, {
       database: app.database,
       broker,
-      exchange: names.exchange,
-      batchSize: config.OUTBOX_BATCH_SIZE,
-      pollMs: config.OUTBOX_POLL_MS,
-      publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
       log: app.log.child({ component: 'outbox-relay' }),
       metrics,
     });

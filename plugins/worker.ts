@@ -4,7 +4,7 @@ import type { Config } from '../src/config.js';
 import { DocumentService } from '../src/documents/service.js';
 import { connectBroker } from '../src/events/broker.js';
 import { eventMetrics } from '../src/events/metrics.js';
-import { OutboxRelay } from '../src/events/relay.js';
+import { relayFromConfig } from '../src/events/relay.js';
 import { declareWorkerQueues, topology } from '../src/events/topology.js';
 import { createHub } from '../src/hub/index.js';
 import { MemoryStore } from '../src/stores/memory-store.js';
@@ -50,13 +50,9 @@ export default fp<{ config: Config }>(
         registers: [registry],
       }),
     });
-    const relay = new OutboxRelay({
+    const relay = relayFromConfig(config, {
       database: app.database,
       broker,
-      exchange: names.exchange,
-      batchSize: config.OUTBOX_BATCH_SIZE,
-      pollMs: config.OUTBOX_POLL_MS,
-      publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
       log: app.log.child({ component: 'outbox-relay' }),
       metrics: eventMetrics(registry, app.db),
     });

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AFFILIATION_TYPES, CHECK_STATUSES, DOCUMENT_TYPES } from '../db/schema.js';
-import { type CheckView, decodeCursor } from '../src/affiliation/service.js';
+import { decodeCursor } from '../src/affiliation/service.js';
+import { answerIdempotently } from './idempotent.js';
 import { citizenIdSchema, idempotencyHeaders, problems } from './schemas.js';
 
 const checkSchema = z.object({
@@ -54,28 +55,17 @@ const affiliationRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { body } = request;
-      const answer = await app.idempotency.run(
-        {
-          principal: request.user.sub,
-          scope: 'affiliation.check',
-          key: request.headers['idempotency-key'],
-        },
-        body,
-        async (save) => ({
-          statusCode: 200,
-          body: await app.affiliation.check(
-            {
-              citizenId: body.citizen_id,
-              documentType: body.document_type,
-              affiliationType: body.affiliation_type,
-            },
-            { requestedBy: request.user.sub, requestId: String(request.id) },
-            save,
-          ),
-        }),
+      return answerIdempotently(request, reply, 'affiliation.check', (caller, save) =>
+        app.affiliation.check(
+          {
+            citizenId: body.citizen_id,
+            documentType: body.document_type,
+            affiliationType: body.affiliation_type,
+          },
+          caller,
+          save,
+        ),
       );
-      if (answer.replayed) reply.header('idempotent-replayed', 'true');
-      return reply.code(answer.statusCode as 200).send(answer.body as CheckView);
     },
   );
 

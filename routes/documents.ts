@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { VERIFICATION_STATUSES } from '../db/schema.js';
-import type { AuthenticationView } from '../src/documents/service.js';
 import { AppError } from '../src/errors.js';
+import { answerIdempotently } from './idempotent.js';
 import { citizenIdSchema, idempotencyHeaders, problems } from './schemas.js';
 
 const authenticationSchema = z.object({
@@ -44,29 +44,18 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { body } = request;
-      const answer = await app.idempotency.run(
-        {
-          principal: request.user.sub,
-          scope: 'documents.authenticate',
-          key: request.headers['idempotency-key'],
-        },
-        body,
-        async (save) => ({
-          statusCode: 200,
-          body: await app.documents.authenticate(
-            {
-              citizenId: body.citizen_id,
-              documentUrl: body.document_url,
-              documentTitle: body.document_title,
-              documentId: body.document_id,
-            },
-            { requestedBy: request.user.sub, requestId: String(request.id) },
-            save,
-          ),
-        }),
+      return answerIdempotently(request, reply, 'documents.authenticate', (caller, save) =>
+        app.documents.authenticate(
+          {
+            citizenId: body.citizen_id,
+            documentUrl: body.document_url,
+            documentTitle: body.document_title,
+            documentId: body.document_id,
+          },
+          caller,
+          save,
+        ),
       );
-      if (answer.replayed) reply.header('idempotent-replayed', 'true');
-      return reply.code(answer.statusCode as 200).send(answer.body as AuthenticationView);
     },
   );
 

@@ -3,10 +3,28 @@ import { asc, inArray, isNull, sql } from 'drizzle-orm';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Database } from '../../db/client.js';
 import { type OutboxRow, outbox } from '../../db/schema.js';
+import type { Config } from '../config.js';
 import type { Broker } from './broker.js';
 import type { EventMetrics } from './metrics.js';
 
 export const CE_SOURCE = '/citizen-affiliation';
+
+/** The relay as configured (OUTBOX_* settings), for the API and the worker alike. */
+export function relayFromConfig(
+  config: Pick<
+    Config,
+    'AMQP_EXCHANGE' | 'OUTBOX_BATCH_SIZE' | 'OUTBOX_POLL_MS' | 'OUTBOX_PUBLISH_TIMEOUT_MS'
+  >,
+  deps: Pick<RelayOptions, 'database' | 'broker' | 'log' | 'metrics'>,
+): OutboxRelay {
+  return new OutboxRelay({
+    ...deps,
+    exchange: config.AMQP_EXCHANGE,
+    batchSize: config.OUTBOX_BATCH_SIZE,
+    pollMs: config.OUTBOX_POLL_MS,
+    publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
+  });
+}
 
 export interface RelayOptions {
   database: Database;

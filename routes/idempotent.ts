@@ -1,0 +1,25 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Caller, SaveAnswer } from '../src/affiliation/service.js';
+
+/**
+ * Runs a POST's use case under its Idempotency-Key (see src/idempotency.ts) and sends the answer,
+ * marking replays with `Idempotent-Replayed: true`. The use case gets the caller and the `save`
+ * to call inside its transaction.
+ */
+export async function answerIdempotently<T>(
+  request: FastifyRequest & { user: { sub: string } },
+  reply: FastifyReply,
+  scope: string,
+  work: (caller: Caller, save: SaveAnswer | undefined) => Promise<T>,
+): Promise<T> {
+  const caller = { requestedBy: request.user.sub, requestId: String(request.id) };
+  const key = request.headers['idempotency-key'];
+  const answer = await request.server.idempotency.run(
+    { principal: request.user.sub, scope, key: typeof key === 'string' ? key : undefined },
+    request.body,
+    async (save) => ({ statusCode: 200, body: await work(caller, save) }),
+  );
+  if (answer.replayed) reply.header('idempotent-replayed', 'true');
+  reply.code(answer.statusCode);
+  return answer.body as T;
+}
