@@ -1,8 +1,8 @@
 import fp from 'fastify-plugin';
-import { Counter } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../src/config.js';
 import { DocumentService } from '../src/documents/service.js';
-import { connectBroker } from '../src/events/broker.js';
+import { type Broker, connectBroker } from '../src/events/broker.js';
 import { eventMetrics } from '../src/events/metrics.js';
 import { relayFromConfig } from '../src/events/relay.js';
 import { declareWorkerQueues, topology } from '../src/events/topology.js';
@@ -56,6 +56,11 @@ export default fp<{ config: Config }>(
       log: app.log.child({ component: 'outbox-relay' }),
       metrics: eventMetrics(registry, app.db),
     });
+    queueDepthGauge(registry, broker, [
+      names.deadLetterQueue,
+      names.unroutedQueue,
+      names.requestsQueue,
+    ]);
     app.addHook('onReady', async () => {
       relay.start();
       await consumer.start();
@@ -74,3 +79,23 @@ export default fp<{ config: Config }>(
   },
   { name: 'worker', dependencies: ['db', 'metrics'] },
 );
+
+/** Depth of the queues an operator must watch, read from the broker at each scrape. */
+function queueDepthGauge(registry: Registry, broker: Broker, queues: string[]): void {
+  new Gauge({
+    name: 'amqp_queue_messages',
+    help: 'Messages ready in a queue of this service (dead letters, unrouted events, requests), read at scrape time by the worker.',
+    labelNames: ['queue'],
+    registers: [registry],
+    async collect() {
+      if (!broker.isConnected()) return;
+      for (const queue of queues) {
+        const depth = await Promise.race([
+          broker.channel.checkQueue(queue).then((q) => q.messageCount),
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref()),
+        ]).catch(() => undefined);
+        if (depth !== undefined) this.set({ queue }, depth);
+      }
+    },
+  });
+}

@@ -1,21 +1,12 @@
 import closeWithGrace from 'close-with-grace';
-import { z } from 'zod';
 import { parseEnv } from '../config.js';
-import { buildHubSimulator } from '../hub/simulator.js';
+import { buildHubSimulator, simulatorEnvSchema } from '../hub/simulator.js';
 
 /**
  * `npm run hub:sim`: the GovCarpeta simulator on its own (a development tool; see
  * docs/hub-simulator.md). Point the service at it with GOVCARPETA_URL=http://127.0.0.1:8090.
  */
-const env = parseEnv(
-  z.object({
-    NODE_ENV: z.string().default('development'),
-    HUB_SIM_HOST: z.string().min(1).default('127.0.0.1'),
-    HUB_SIM_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
-    LOG_LEVEL: z.string().default('info'),
-  }),
-  process.env,
-);
+const env = parseEnv(simulatorEnvSchema, process.env);
 
 if (env.NODE_ENV === 'production') {
   console.error('The GovCarpeta simulator is a development tool and refuses NODE_ENV=production.');

@@ -22,6 +22,14 @@ export const faultsSchema = z.strictObject({
 });
 export type Faults = z.infer<typeof faultsSchema>;
 
+/** The environment of `npm run hub:sim` (the simulator process has its own small config). */
+export const simulatorEnvSchema = z.object({
+  NODE_ENV: z.string().default('development'),
+  HUB_SIM_HOST: z.string().min(1).default('127.0.0.1'),
+  HUB_SIM_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  LOG_LEVEL: z.string().default('info'),
+});
+
 const NO_FAULTS: Faults = faultsSchema.parse({});
 
 const OPERATORS = [

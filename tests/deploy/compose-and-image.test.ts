@@ -1,0 +1,153 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { envSchema, loadConfig } from '../../src/config.js';
+import { simulatorEnvSchema } from '../../src/hub/simulator.js';
+import { projectRoot } from '../../src/paths.js';
+import { read, readYaml, sourceOfCommand } from '../helpers/deploy.js';
+
+const scripts = JSON.parse(read('package.json')).scripts as Record<string, string>;
+/** `npm run -s build && node --enable-source-maps dist/src/server.js` → the node part. */
+const nodeCommandOf = (script: string) =>
+  (scripts[script] ?? '')
+    .split('&&')
+    .map((s) => s.trim())
+    .find((s) => s.startsWith('node ')) ?? '';
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+  const instructions = dockerfile
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((l) => /^[A-Z]+\s/.test(l));
+  const jsonArgs = (line: string) => JSON.parse(line.slice(line.indexOf('[')));
+
+  it('builds with `npm run build` and starts with the command of `npm start`', () => {
+    expect(instructions).toContain('RUN npm run build');
+    const cmd = instructions.find((l) => l.startsWith('CMD '));
+    expect(jsonArgs(cmd ?? '').join(' ')).toBe(nodeCommandOf('start'));
+    expect(sourceOfCommand(jsonArgs(cmd ?? ''))).toBe('src/server.ts');
+    // the other commands the header documents exist too
+    for (const script of ['worker', 'migrate', 'user:create', 'hub:sim']) {
+      expect(sourceOfCommand(nodeCommandOf(script).split(' '))).toMatch(/^src\//);
+    }
+    expect(scripts.build).toBe('tsc -p tsconfig.build.json');
+  });
+
+  it('runs as a non-root user under an init, with a health check the build produces', () => {
+    expect(
+      instructions
+        .filter((l) => l.startsWith('FROM '))
+        .every((l) => /node:\$\{NODE_VERSION\}-bookworm-slim/.test(l)),
+    ).toBe(true);
+    expect(dockerfile).toMatch(/ARG NODE_VERSION=24/);
+    expect(instructions).toContain('USER node');
+    expect(jsonArgs(instructions.find((l) => l.startsWith('ENTRYPOINT ')) ?? '')).toEqual([
+      '/usr/bin/tini',
+      '--',
+    ]);
+    const health = instructions.find((l) => l.startsWith('HEALTHCHECK ')) ?? '';
+    expect(sourceOfCommand(jsonArgs(health))).toBe('src/cli/healthcheck.ts');
+    expect(instructions.some((l) => l.includes('npm ci --omit=dev'))).toBe(true);
+  });
+
+  it('copies only files that exist, and .dockerignore keeps secrets and build output out', () => {
+    for (const line of instructions.filter(
+      (l) => l.startsWith('COPY ') && !l.includes('--from='),
+    )) {
+      const parts = line.split(/\s+/).filter((p) => !p.startsWith('--'));
+      for (const source of parts.slice(1, -1)) {
+        expect(existsSync(join(projectRoot, source)), source).toBe(true);
+      }
+    }
+    const ignored = read('.dockerignore').split('\n');
+    for (const entry of ['node_modules', '.env', 'dist', 'data', '.git'])
+      expect(ignored).toContain(entry);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = readYaml('docker-compose.yml');
+  const services = compose.services as Record<string, Record<string, any>>;
+  const ours = Object.entries(services).filter(([, s]) => s.image === 'citizen-affiliation:local');
+
+  it('sets only variables our config knows, and starts things in order', () => {
+    expect(ours.map(([n]) => n).sort()).toEqual(['api', 'hub-sim', 'migrate', 'worker']);
+    for (const [name, service] of ours) {
+      const schema = name === 'hub-sim' ? simulatorEnvSchema : envSchema;
+      for (const key of Object.keys(service.environment ?? {})) {
+        expect(Object.keys(schema.shape), `${name}: ${key}`).toContain(key);
+      }
+      const command = service.command ?? ['node', '--enable-source-maps', 'dist/src/server.js'];
+      expect(sourceOfCommand(command)).toMatch(/^src\//);
+      expect(service.read_only).toBe(true);
+    }
+    const env = { ...services.api?.environment, JWT_SECRET: 'x'.repeat(40) };
+    expect(() => loadConfig(env)).not.toThrow();
+    expect(() =>
+      loadConfig({ ...services.worker?.environment, JWT_SECRET: 'x'.repeat(40) }, 'worker'),
+    ).not.toThrow();
+    expect(String(services.api?.environment.JWT_SECRET)).toMatch(/^\$\{JWT_SECRET:\?/);
+    expect(services.api?.depends_on).toMatchObject({
+      migrate: { condition: 'service_completed_successfully' },
+      rabbitmq: { condition: 'service_healthy' },
+      redis: { condition: 'service_healthy' },
+    });
+    expect(services.worker?.depends_on.migrate.condition).toBe('service_completed_successfully');
+    expect(services.migrate?.depends_on.postgres.condition).toBe('service_healthy');
+    for (const infra of ['postgres', 'redis', 'rabbitmq'])
+      expect(services[infra]?.healthcheck).toBeDefined();
+    expect(services.postgres?.image).toMatch(/^postgres:16/);
+    expect(services.redis?.image).toMatch(/^redis:7/);
+    expect(services.rabbitmq?.image).toMatch(/management/);
+  });
+
+  it('provisions Prometheus and Grafana from files in the repo', () => {
+    for (const service of ['prometheus', 'grafana']) {
+      for (const volume of services[service]?.volumes ?? []) {
+        const host = String(volume).split(':')[0] as string;
+        expect(existsSync(join(projectRoot, host)), host).toBe(true);
+      }
+    }
+    const prometheus = readYaml('monitoring/prometheus.yml');
+    const targets = prometheus.scrape_configs.flatMap((c: any) => c.static_configs[0].targets);
+    expect(targets).toContain(`api:${services.api?.environment.PORT}`);
+    expect(targets).toContain(`worker:${services.worker?.environment.WORKER_PORT}`);
+    expect(readdirSync(join(projectRoot, 'monitoring/grafana/dashboards'))).toContain(
+      'citizen-affiliation.json',
+    );
+  });
+});
+
+describe('.github/workflows', () => {
+  it('ci runs the tests on Node 20, 22 and 24 with real services, and builds every overlay', () => {
+    const ci = readYaml('.github/workflows/ci.yml');
+    expect(ci.jobs.test.strategy.matrix.node).toEqual([20, 22, 24]);
+    expect(Object.keys(ci.jobs.test.services).sort()).toEqual(['postgres', 'rabbitmq', 'redis']);
+    const steps = JSON.stringify(ci.jobs.test.steps);
+    for (const cmd of ['npm run lint', 'npm run typecheck', 'npm test'])
+      expect(steps).toContain(cmd);
+    expect(JSON.stringify(ci.jobs.manifests.steps)).toContain('k8s/overlays/*/');
+  });
+
+  it('cd gates production behind its environment and rolls back on failure; security audits, scans and analyses', () => {
+    const cd = readYaml('.github/workflows/cd.yml');
+    expect(cd.jobs.production.needs).toEqual(['image', 'staging']);
+    expect(cd.jobs.production.environment.name).toBe('production');
+    expect(JSON.stringify(cd.jobs.image.steps)).toContain('provenance');
+    for (const job of ['staging', 'production']) {
+      expect(
+        cd.jobs[job].steps.some((s: any) => s.if === 'failure()' && /rollout undo/.test(s.run)),
+      ).toBe(true);
+    }
+    expect(existsSync(join(projectRoot, '.github/scripts/deploy.sh'))).toBe(true);
+    const security = JSON.stringify(readYaml('.github/workflows/security.yml'));
+    for (const piece of [
+      'npm audit --omit=dev --audit-level=high',
+      'codeql-action/analyze',
+      'trivy-action',
+    ]) {
+      expect(security).toContain(piece);
+    }
+  });
+});

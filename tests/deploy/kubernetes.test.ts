@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../../src/app.js';
+import { envSchema, loadConfig } from '../../src/config.js';
+import { simulatorEnvSchema } from '../../src/hub/simulator.js';
+import {
+  containersOf,
+  type K8sObject,
+  kubectlAvailable,
+  kustomize,
+  readYaml,
+  sourceOfCommand,
+} from '../helpers/deploy.js';
+
+const OVERLAYS = ['development', 'staging', 'production'];
+const REQUIRED_IN_PRODUCTION = [
+  'JWT_SECRET',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'AMQP_URL',
+  'GOVCARPETA_URL',
+];
+const haveKubectl = kubectlAvailable();
+if (!haveKubectl && process.env.CI === 'true') {
+  throw new Error(
+    'kubectl is required under CI=true (apt-get install kubectl); .ci/run installs it',
+  );
+}
+
+describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code', () => {
+  let app: App;
+  const secretKeys = Object.keys(readYaml('k8s/base/secret.template.yaml').stringData);
+  const built = Object.fromEntries(OVERLAYS.map((o) => [o, kustomize(`k8s/overlays/${o}`)]));
+  const find = (objects: K8sObject[], kind: string, name: string) => {
+    const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+    if (!found) throw new Error(`no ${kind}/${name}`);
+    return found;
+  };
+
+  beforeAll(async () => {
+    app = await buildApp(
+      loadConfig({ NODE_ENV: 'test', DATA_DIR: 'memory://', LOG_LEVEL: 'silent' }),
+    );
+    await app.ready();
+  });
+  afterAll(() => app?.close());
+
+  it('the secret template names only known variables and holds no real values', () => {
+    for (const key of secretKeys) expect(Object.keys(envSchema.shape)).toContain(key);
+    const values = Object.values(readYaml('k8s/base/secret.template.yaml').stringData) as string[];
+    for (const v of values) expect(v === '' || /PASSWORD|REPLACE|USER|HOST/.test(v)).toBe(true);
+  });
+
+  for (const overlay of OVERLAYS) {
+    describe(overlay, () => {
+      const objects = built[overlay] as K8sObject[];
+      const config = find(objects, 'ConfigMap', 'citizen-affiliation');
+      const api = find(objects, 'Deployment', 'citizen-affiliation-api');
+      const worker = find(objects, 'Deployment', 'citizen-affiliation-worker');
+
+      it('sets only variables the config schema knows, and every one production requires', () => {
+        const known = Object.keys(envSchema.shape);
+        for (const key of Object.keys(config.data ?? {})) expect(known, key).toContain(key);
+        expect(config.data?.NODE_ENV).toBe('production');
+        const provided = new Set([...Object.keys(config.data ?? {}), ...secretKeys]);
+        for (const key of REQUIRED_IN_PRODUCTION) expect([...provided]).toContain(key);
+        for (const d of [api, worker]) {
+          const from = containersOf(d)[0].envFrom.map(
+            (e: Record<string, { name: string }>) => Object.values(e)[0]?.name,
+          );
+          expect(from).toEqual(['citizen-affiliation', 'citizen-affiliation']);
+        }
+        const sim = objects.find(
+          (o) => o.metadata.name === 'govcarpeta-simulator' && o.kind === 'Deployment',
+        );
+        for (const env of sim ? containersOf(sim)[0].env : []) {
+          expect(Object.keys(simulatorEnvSchema.shape)).toContain(env.name);
+        }
+        // the config as the pods would see it parses (secrets stand in with placeholders)
+        const env = {
+          ...config.data,
+          DATABASE_URL: 'postgres://u:p@db/x',
+          REDIS_URL: 'redis://r',
+          AMQP_URL: 'amqp://q',
+          JWT_SECRET: 'x'.repeat(40),
+        };
+        expect(() => loadConfig(env)).not.toThrow();
+        expect(() => loadConfig(env, 'worker')).not.toThrow();
+      });
+
+      it('probes paths the app serves, on the ports it listens on', () => {
+        const [apiContainer] = containersOf(api);
+        expect(apiContainer.ports[0].containerPort).toBe(Number(config.data?.PORT ?? 8000));
+        const [workerContainer] = containersOf(worker);
+        expect(workerContainer.ports[0].containerPort).toBe(
+          Number(config.data?.WORKER_PORT ?? 8001),
+        );
+        for (const c of [apiContainer, workerContainer]) {
+          for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+            const path = c[probe].httpGet.path;
+            expect(app.hasRoute({ method: 'GET', url: path }), `${probe} ${path}`).toBe(true);
+            expect(c[probe].httpGet.port).toBe(c.ports[0].name);
+          }
+          expect(c.livenessProbe.httpGet.path).toBe('/health/live');
+          expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
+        }
+      });
+
+      it('runs the files the build produces, with a pinned image', () => {
+        for (const o of objects) {
+          for (const c of containersOf(o)) {
+            expect(sourceOfCommand(c.command)).toMatch(/^src\//);
+            expect(c.image).toMatch(/^ghcr\.io\/.+:(?!latest$)[\w.-]+$/);
+          }
+        }
+        expect(sourceOfCommand(containersOf(api)[0].command)).toBe('src/server.ts');
+        expect(sourceOfCommand(containersOf(worker)[0].command)).toBe('src/worker/main.ts');
+        const job = find(objects, 'Job', 'citizen-affiliation-migrate');
+        expect(sourceOfCommand(containersOf(job)[0].command)).toBe('src/cli/migrate.ts');
+      });
+
+      it('runs every container restricted: non-root, read-only root, no privilege escalation, no capabilities', () => {
+        for (const o of objects) {
+          if (!containersOf(o).length) continue;
+          const pod = o.spec.template.spec;
+          expect(pod.securityContext.runAsNonRoot, o.metadata.name).toBe(true);
+          expect(pod.securityContext.seccompProfile.type).toBe('RuntimeDefault');
+          expect(pod.automountServiceAccountToken).toBe(false);
+          for (const c of containersOf(o)) {
+            expect(c.securityContext).toMatchObject({
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ['ALL'] },
+            });
+            expect(c.resources.requests).toBeDefined();
+            expect(c.resources.limits.memory).toBeDefined();
+          }
+        }
+      });
+
+      it('has the service, ingress with TLS, autoscaler, disruption budgets and network policies', () => {
+        const kinds = objects.map((o) => `${o.kind}/${o.metadata.name}`);
+        expect(objects.filter((o) => o.kind === 'Namespace')).toHaveLength(1);
+        for (const k of [
+          'ServiceAccount/citizen-affiliation',
+          'Service/citizen-affiliation-api',
+          'Ingress/citizen-affiliation',
+          'HorizontalPodAutoscaler/citizen-affiliation-api',
+          'PodDisruptionBudget/citizen-affiliation-api',
+          'NetworkPolicy/default-deny',
+          'NetworkPolicy/citizen-affiliation',
+          'Job/citizen-affiliation-migrate',
+        ]) {
+          expect(kinds).toContain(k);
+        }
+        const ingress = find(objects, 'Ingress', 'citizen-affiliation');
+        expect(ingress.spec.tls[0].hosts).toContain(ingress.spec.rules[0].host);
+        const paths = ingress.spec.rules[0].http.paths.map((p: { path: string }) => p.path);
+        expect(paths).toEqual(['/api', '/docs']); // /metrics and /health stay internal
+        const namespaces = new Set(objects.map((o) => o.metadata.namespace).filter(Boolean));
+        expect(namespaces.size).toBe(1);
+      });
+    });
+  }
+
+  it('production and staging carry the Prometheus operator rules, equal to monitoring/alerts.yml', () => {
+    const alerts = readYaml('monitoring/alerts.yml');
+    for (const overlay of ['staging', 'production']) {
+      const rule = find(built[overlay] as K8sObject[], 'PrometheusRule', 'citizen-affiliation');
+      expect(rule.spec).toEqual(alerts);
+      find(built[overlay] as K8sObject[], 'ServiceMonitor', 'citizen-affiliation');
+    }
+    const prod = built.production as K8sObject[];
+    expect(find(prod, 'HorizontalPodAutoscaler', 'citizen-affiliation-api').spec.minReplicas).toBe(
+      3,
+    );
+  });
+});
