@@ -28,4 +28,15 @@ describe('docs stay true', () => {
     const named = [...read('README.md').matchAll(/npm run ([\w:-]+)/g)].map((m) => m[1]);
     for (const script of new Set(named)) expect(scripts).toContain(script);
   });
+
+  it('docs/operations.md explains every alert the rules define, under the anchor they link to', () => {
+    const operations = read('docs/operations.md');
+    const rules = read('monitoring/alerts.yml');
+    const alerts = [...rules.matchAll(/- alert: (\w+)/g)].map((m) => m[1] as string);
+    expect(alerts.length).toBeGreaterThanOrEqual(7);
+    for (const alert of alerts) {
+      expect(operations).toContain(`### ${alert}`);
+      expect(rules).toContain(`docs/operations.md#${alert.toLowerCase()}`);
+    }
+  });
 });
