@@ -1,0 +1,78 @@
+/** One measured scenario. */
+export interface Row {
+  name: string;
+  target: 'service' | 'baseline';
+  connections: number;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  /** Largest RSS of the process under test during the run, MiB. */
+  rssMiB: number;
+}
+
+export interface Budget {
+  rule: string;
+  measured: string;
+  pass: boolean;
+}
+
+const FLOOR = 'floor (baseline)';
+
+export function ratioToFloor(rows: Row[], row: Row): number {
+  const floor = rows.find((r) => r.name === FLOOR)?.reqPerSec ?? 0;
+  return floor > 0 ? row.reqPerSec / floor : 0;
+}
+
+/** The performance budget of issue 5, judged on one run's rows. */
+export function budget(rows: Row[]): Budget[] {
+  const get = (name: string) => rows.find((r) => r.name === name);
+  const out: Budget[] = [];
+  const ratio = (name: string, min: number) => {
+    const row = get(name);
+    const r = row ? ratioToFloor(rows, row) : 0;
+    out.push({
+      rule: `${name} ≥ ${min} × floor`,
+      measured: `${r.toFixed(2)} × floor`,
+      pass: r >= min,
+    });
+  };
+  ratio('check, unique ids', 0.4);
+  ratio('check, hot ids', 0.55);
+  const many = rows.filter((r) => r.connections >= 1000 && r.target === 'service');
+  for (const row of many) {
+    const bad = row.errors + row.timeouts + row.non2xx;
+    out.push({
+      rule: `${row.name}: 0 errors, 0 timeouts, 0 non-2xx`,
+      measured: `${row.errors} errors, ${row.timeouts} timeouts, ${row.non2xx} non-2xx`,
+      pass: bad === 0,
+    });
+  }
+  const maxRss = Math.max(0, ...rows.filter((r) => r.target === 'service').map((r) => r.rssMiB));
+  out.push({
+    rule: 'service RSS under load < 200 MB',
+    measured: `${maxRss.toFixed(0)} MiB`,
+    pass: maxRss < 200,
+  });
+  return out;
+}
+
+export function markdown(rows: Row[], budgets: Budget[], machine: string): string {
+  const lines = [
+    `Machine: ${machine}`,
+    '',
+    '| scenario | conns | req/s | p50 ms | p99 ms | errors | timeouts | non-2xx | RSS MiB | × floor |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.connections} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.timeouts} | ${r.non2xx} | ${r.rssMiB.toFixed(0)} | ${ratioToFloor(rows, r).toFixed(2)} |`,
+    ),
+    '',
+    '| budget | measured | |',
+    '|---|---|---|',
+    ...budgets.map((b) => `| ${b.rule} | ${b.measured} | ${b.pass ? 'pass' : '**FAIL**'} |`),
+  ];
+  return `${lines.join('\n')}\n`;
+}

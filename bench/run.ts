@@ -1,0 +1,313 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { connect as amqpConnect } from 'amqplib';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { createDatabase } from '../db/client.js';
+import { insertUser } from '../db/users.js';
+import { hashPassword } from '../src/auth/passwords.js';
+import { topology } from '../src/events/topology.js';
+import { projectRoot } from '../src/paths.js';
+import { freePort, type Proc, rssMiB, start, waitReady } from './processes.js';
+import { budget, markdown, type Row } from './report.js';
+
+/**
+ * `npm run bench`: the service, the GovCarpeta simulator and the baselines as separate processes
+ * against the local Postgres, Redis and RabbitMQ (relay running), driven by autocannon. Prints a
+ * table with each scenario's ratio to the floor and writes it to bench/results/. Exits 1 when the
+ * budget of docs/performance.md does not hold. Settings: BENCH_DURATION (s, default 10),
+ * BENCH_WARMUP (s, 3), BENCH_ONLY (a regex of scenario names; the floor always runs),
+ * BENCH_PROFILE=1 (the service writes a CPU profile to bench/results/profiles),
+ * BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_AMQP_URL.
+ */
+const DURATION = Number(process.env.BENCH_DURATION ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const PG = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const AMQP = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+const ONLY = new RegExp(process.env.BENCH_ONLY ?? '.');
+const PROFILE = process.env.BENCH_PROFILE === '1';
+
+const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+const dbName = `ca_bench_${runId}`;
+const exchange = `ca_bench_${runId}`;
+const keyPrefix = `ca:bench:${runId}:`;
+const secret = randomBytes(48).toString('base64url');
+const procs: Proc[] = [];
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+async function setupDatabase(): Promise<string> {
+  const admin = postgres(PG, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`create database "${dbName}"`);
+  await admin.end();
+  const url = new URL(PG);
+  url.pathname = `/${dbName}`;
+  const database = createDatabase({ databaseUrl: url.toString(), dataDir: 'unused' });
+  await database.migrate();
+  await insertUser(database.db, {
+    username: 'bench',
+    passwordHash: await hashPassword('bench-password'),
+    roles: ['service'],
+  });
+  await database.close();
+  return url.toString();
+}
+
+async function cleanup(): Promise<void> {
+  await Promise.allSettled(procs.map((p) => p.stop()));
+  const admin = postgres(PG, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists "${dbName}" with (force)`).catch(() => {});
+  await admin.end();
+  const redis = new Redis(REDIS);
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  redis.disconnect();
+  const conn = await amqpConnect(AMQP).catch(() => undefined);
+  if (conn) {
+    const ch = await conn.createChannel();
+    const t = topology(exchange);
+    for (const q of [t.unroutedQueue]) await ch.deleteQueue(q).catch(() => {});
+    for (const x of [t.exchange, t.unroutedExchange]) await ch.deleteExchange(x).catch(() => {});
+    await conn.close().catch(() => {});
+  }
+}
+
+interface Scenario {
+  name: string;
+  target: Proc;
+  url: string;
+  connections: number;
+  method: 'GET' | 'POST';
+  path: string;
+  token?: boolean;
+  body?: () => unknown;
+  /** A request slower than this counts as a timeout (default 10 s). */
+  timeoutSeconds?: number;
+  /** False: no warm-up (its unanswered requests would still be queued at the start). */
+  warmUp?: boolean;
+}
+
+function cannon(s: Scenario, token: string, seconds: number) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (s.token) headers.authorization = `Bearer ${token}`;
+  const make = s.body;
+  return autocannon({
+    url: s.url,
+    connections: s.connections,
+    duration: seconds,
+    timeout: s.timeoutSeconds ?? 10,
+    requests: [
+      {
+        method: s.method,
+        path: s.path,
+        headers,
+        ...(make
+          ? { setupRequest: (req: object) => ({ ...req, body: JSON.stringify(make()) }) }
+          : {}),
+      },
+    ],
+  });
+}
+
+async function measure(s: Scenario, token: string): Promise<Row> {
+  const warm = s.warmUp === false ? 0 : WARMUP;
+  log(`- ${s.name} (${s.connections} connections): warm-up ${warm}s, then ${DURATION}s`);
+  if (warm > 0) await cannon(s, token, warm);
+  let peak = 0;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMiB(s.target.child.pid));
+  }, 250);
+  const r = await cannon(s, token, DURATION);
+  clearInterval(sampler);
+  return {
+    name: s.name,
+    target: s.target.name === 'service' ? 'service' : 'baseline',
+    connections: s.connections,
+    reqPerSec: r.requests.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    rssMiB: peak,
+  };
+}
+
+async function main(): Promise<number> {
+  log(`bench ${runId}: database ${dbName}, exchange ${exchange}`);
+  const databaseUrl = await setupDatabase();
+  const [simPort, servicePort, basePort] = [await freePort(), await freePort(), await freePort()];
+
+  const sim = start('simulator', ['dist/src/cli/hub-sim.js'], {
+    HUB_SIM_PORT: String(simPort),
+    LOG_LEVEL: 'warn',
+  });
+  procs.push(sim);
+  await waitReady(`http://127.0.0.1:${simPort}/apis/getOperators`, sim);
+
+  const profile = ['--cpu-prof', `--cpu-prof-dir=${join(projectRoot, 'bench/results/profiles')}`];
+  const service = start('service', [...(PROFILE ? profile : []), 'dist/src/server.js'], {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    HOST: '127.0.0.1',
+    PORT: String(servicePort),
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: REDIS,
+    REDIS_KEY_PREFIX: keyPrefix,
+    AMQP_URL: AMQP,
+    AMQP_EXCHANGE: exchange,
+    GOVCARPETA_URL: `http://127.0.0.1:${simPort}`,
+    JWT_SECRET: secret,
+    // Measure the service, not its limiters: every request here comes from one address and
+    // one user (the login limit counts attempts per address and user before checking them).
+    RATE_LIMIT_MAX: '0',
+    LOGIN_MAX_FAILURES: '1000',
+  });
+  procs.push(service);
+  const serviceUrl = `http://127.0.0.1:${servicePort}`;
+  await waitReady(`${serviceUrl}/health/ready`, service);
+
+  const baselines = start('baselines', ['--import', 'tsx', 'bench/baselines.ts'], {
+    PORT: String(basePort),
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: REDIS,
+    JWT_SECRET: secret,
+  });
+  procs.push(baselines);
+  const baseUrl = `http://127.0.0.1:${basePort}`;
+  await waitReady(`${baseUrl}/bare`, baselines);
+
+  const login = await fetch(`${serviceUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'bench', password: 'bench-password' }),
+  });
+  const { access_token: token } = (await login.json()) as { access_token: string };
+
+  let next = 2_000_000_000;
+  const unique = () => String(next++);
+  const hot = Array.from({ length: 20 }, (_, i) => String(3_000_000_000 + i));
+  const hotId = () => hot[Math.floor(Math.random() * hot.length)] as string;
+  const scenarios: Scenario[] = [
+    {
+      name: 'bare fastify (baseline)',
+      target: baselines,
+      url: baseUrl,
+      connections: 100,
+      method: 'GET',
+      path: '/bare',
+    },
+    {
+      name: 'floor (baseline)',
+      target: baselines,
+      url: baseUrl,
+      connections: 100,
+      method: 'POST',
+      path: '/floor',
+      token: true,
+      body: () => ({ citizen_id: unique() }),
+    },
+    {
+      name: 'health/live',
+      target: service,
+      url: serviceUrl,
+      connections: 100,
+      method: 'GET',
+      path: '/health/live',
+    },
+    {
+      name: 'check, unique ids',
+      target: service,
+      url: serviceUrl,
+      connections: 100,
+      method: 'POST',
+      path: '/api/v1/affiliation/check',
+      token: true,
+      body: () => ({ citizen_id: unique() }),
+    },
+    {
+      name: 'check, hot ids',
+      target: service,
+      url: serviceUrl,
+      connections: 100,
+      method: 'POST',
+      path: '/api/v1/affiliation/check',
+      token: true,
+      body: () => ({ citizen_id: hotId() }),
+    },
+    {
+      name: 'documents/authenticate',
+      target: service,
+      url: serviceUrl,
+      connections: 100,
+      method: 'POST',
+      path: '/api/v1/documents/authenticate',
+      token: true,
+      body: () => ({
+        citizen_id: unique(),
+        document_url: `https://files.example.org/${next}.pdf`,
+        document_title: 'Diploma',
+      }),
+    },
+    {
+      name: 'check, hot ids, 1000 connections',
+      target: service,
+      url: serviceUrl,
+      connections: 1000,
+      method: 'POST',
+      path: '/api/v1/affiliation/check',
+      token: true,
+      body: () => ({ citizen_id: hotId() }),
+    },
+    // Last, with a long timeout: each login is ~100 ms of scrypt on the 4-thread libuv pool, so
+    // 100 concurrent logins queue for seconds, and their backlog would slow what follows.
+    {
+      name: 'login',
+      target: service,
+      url: serviceUrl,
+      connections: 100,
+      method: 'POST',
+      path: '/api/v1/auth/login',
+      body: () => ({ username: 'bench', password: 'bench-password' }),
+      timeoutSeconds: 60,
+      warmUp: false,
+    },
+  ];
+  const rows: Row[] = [];
+  for (const s of scenarios) {
+    if (s.name.startsWith('floor') || ONLY.test(s.name)) rows.push(await measure(s, token));
+  }
+
+  const budgets = budget(rows);
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}, ${DURATION}s per scenario after ${WARMUP}s warm-up`;
+  const md = markdown(rows, budgets, machine);
+  process.stdout.write(`\n${md}`);
+  const dir = join(projectRoot, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  writeFileSync(join(dir, `${stamp}.md`), md);
+  writeFileSync(
+    join(dir, `${stamp}.json`),
+    `${JSON.stringify({ machine, rows, budgets }, null, 2)}\n`,
+  );
+  log(`written to bench/results/${stamp}.{md,json}`);
+  return budgets.every((b) => b.pass) ? 0 : 1;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (err) {
+  log(`bench failed: ${(err as Error).stack ?? err}`);
+} finally {
+  await cleanup();
+}
+process.exit(code);
