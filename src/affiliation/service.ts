@@ -8,7 +8,7 @@ import {
   type DOCUMENT_TYPES,
 } from '../../db/schema.js';
 import { upstreamUnavailable } from '../errors.js';
-import { enqueueEvent } from '../events/outbox.js';
+import { enqueueEvent, insertWithEvent } from '../events/outbox.js';
 import { ROUTING_KEYS } from '../events/schemas.js';
 import { HubError } from '../hub/client.js';
 import type { HubGateway } from '../hub/gateway.js';
@@ -142,18 +142,24 @@ export class AffiliationService {
       checkedAt: new Date(),
     };
     const view = checkView(row);
-    await this.db.transaction(async (tx) => {
-      await tx.insert(affiliationChecks).values(row);
-      await enqueueEvent(tx, ROUTING_KEYS.affiliationChecked, {
-        event_type: ROUTING_KEYS.affiliationChecked,
-        check_id: row.id,
-        citizen_id: row.citizenId,
-        eligible,
-        status: eligible ? 'ELIGIBLE' : 'ALREADY_AFFILIATED',
-        timestamp: view.checked_at,
+    const event = {
+      event_type: ROUTING_KEYS.affiliationChecked,
+      check_id: row.id,
+      citizen_id: row.citizenId,
+      eligible,
+      status: eligible ? ('ELIGIBLE' as const) : ('ALREADY_AFFILIATED' as const),
+      timestamp: view.checked_at,
+    };
+    if (save) {
+      await this.db.transaction(async (tx) => {
+        await tx.insert(affiliationChecks).values(row);
+        await enqueueEvent(tx, ROUTING_KEYS.affiliationChecked, event);
+        await save(tx, { statusCode: 200, body: view });
       });
-      await save?.(tx, { statusCode: 200, body: view });
-    });
+    } else {
+      const insert = this.db.insert(affiliationChecks).values(row);
+      await insertWithEvent(this.db, insert, ROUTING_KEYS.affiliationChecked, event);
+    }
     this.checks.inc({ status: row.status, source: row.source });
     return view;
   }

@@ -6,7 +6,7 @@ import { type DocumentAuthentication, documentAuthentications, inbox } from '../
 import type { Caller, SaveAnswer } from '../affiliation/service.js';
 import { hubFailureReason } from '../affiliation/service.js';
 import { upstreamUnavailable } from '../errors.js';
-import { enqueueEvent } from '../events/outbox.js';
+import { enqueueEvent, insertWithEvent } from '../events/outbox.js';
 import { type AuthenticationRequest, ROUTING_KEYS } from '../events/schemas.js';
 import { HubError } from '../hub/client.js';
 import type { HubGateway } from '../hub/gateway.js';
@@ -114,18 +114,24 @@ export class DocumentService {
       authenticatedAt: new Date(),
     };
     const view = authenticationView(row);
-    await this.db.transaction(async (tx) => {
-      await tx.insert(documentAuthentications).values(row);
-      await enqueueEvent(tx, ROUTING_KEYS.documentAuthenticated, {
-        event_type: ROUTING_KEYS.documentAuthenticated,
-        authentication_id: row.id,
-        citizen_id: row.citizenId,
-        document_id: row.documentId,
-        authenticated: answer.authenticated,
-        timestamp: view.authenticated_at,
+    const event = {
+      event_type: ROUTING_KEYS.documentAuthenticated,
+      authentication_id: row.id,
+      citizen_id: row.citizenId,
+      document_id: row.documentId,
+      authenticated: answer.authenticated,
+      timestamp: view.authenticated_at,
+    };
+    if (save) {
+      await this.db.transaction(async (tx) => {
+        await tx.insert(documentAuthentications).values(row);
+        await enqueueEvent(tx, ROUTING_KEYS.documentAuthenticated, event);
+        await save(tx, { statusCode: 200, body: view });
       });
-      await save?.(tx, { statusCode: 200, body: view });
-    });
+    } else {
+      const insert = this.db.insert(documentAuthentications).values(row);
+      await insertWithEvent(this.db, insert, ROUTING_KEYS.documentAuthenticated, event);
+    }
     this.authentications.inc({ status: row.status, channel: 'http' });
     return view;
   }

@@ -9,6 +9,9 @@ import type { EventMetrics } from './metrics.js';
 
 export const CE_SOURCE = '/citizen-affiliation';
 
+/** Least time between two batches of one relay. */
+const BATCH_WINDOW_MS = 20;
+
 /** The relay as configured (OUTBOX_* settings), for the API and the worker alike. */
 export function relayFromConfig(
   config: Pick<
@@ -179,6 +182,9 @@ export class OutboxRelay {
         await this.sleep(backoff);
         continue;
       }
+      // Under steady traffic every commit notifies: gather a few milliseconds of events into the
+      // next batch rather than running one relay transaction per event.
+      await new Promise((r) => setTimeout(r, BATCH_WINDOW_MS));
       await this.sleep(this.o.pollMs);
     }
   }
