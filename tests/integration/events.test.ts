@@ -83,9 +83,12 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
       'ce-source': '/citizen-affiliation',
     });
     expect(new Date(String(p.headers?.['ce-time'])).getTime()).toBeGreaterThan(0);
-    const metrics = (await app.inject('/metrics')).body;
-    expect(metrics).toMatch(/events_published_total\{routing_key="affiliation.checked"\} [1-9]/);
-    expect(metrics).toMatch(/outbox_pending_events 0/);
+    // The row is marked sent once the confirm is back, which may be after the delivery above.
+    const metrics = async () => (await app.inject('/metrics')).body;
+    await eventually(async () => /outbox_pending_events 0\n/.test(await metrics()));
+    expect(await metrics()).toMatch(
+      /events_published_total\{routing_key="affiliation.checked"\} [1-9]/,
+    );
   });
 
   it('keeps events no queue is bound to in the unrouted holding queue', async () => {
