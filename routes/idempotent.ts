@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Caller, SaveAnswer } from '../src/affiliation/service.js';
+import type { Caller } from '../src/affiliation/service.js';
+import type { SaveAnswer } from '../src/idempotency.js';
 
 /**
  * Runs a POST's use case under its Idempotency-Key (see src/idempotency.ts) and sends the answer,

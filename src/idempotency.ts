@@ -18,9 +18,8 @@ export interface StoredAnswer {
   body: unknown;
 }
 
-export type IdempotencyOutcome =
-  | { kind: 'new'; save: (tx: Executor, answer: StoredAnswer) => Promise<void> }
-  | { kind: 'replay'; answer: StoredAnswer };
+/** Stores the key with its answer; the use case calls it inside its own transaction. */
+export type SaveAnswer = (tx: Executor, answer: StoredAnswer) => Promise<void>;
 
 /** Thrown inside the transaction when another request stored the key first: roll back, replay. */
 class KeyTaken extends Error {}
@@ -43,9 +42,7 @@ export class Idempotency {
   async run(
     id: { principal: string; scope: string; key: string | undefined },
     body: unknown,
-    work: (
-      save: ((tx: Executor, answer: StoredAnswer) => Promise<void>) | undefined,
-    ) => Promise<StoredAnswer>,
+    work: (save: SaveAnswer | undefined) => Promise<StoredAnswer>,
   ): Promise<StoredAnswer & { replayed: boolean }> {
     const { key } = id;
     if (key === undefined) return { ...(await work(undefined)), replayed: false };

@@ -1,6 +1,6 @@
 import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
 import type { Counter } from 'prom-client';
-import type { Db, Executor } from '../../db/client.js';
+import type { Db } from '../../db/client.js';
 import {
   type AFFILIATION_TYPES,
   type AffiliationCheck,
@@ -8,11 +8,11 @@ import {
   type DOCUMENT_TYPES,
 } from '../../db/schema.js';
 import { upstreamUnavailable } from '../errors.js';
-import { enqueueEvent, insertWithEvent } from '../events/outbox.js';
+import { recordWithEvent } from '../events/outbox.js';
 import { ROUTING_KEYS } from '../events/schemas.js';
 import { HubError } from '../hub/client.js';
 import type { HubGateway } from '../hub/gateway.js';
-import type { StoredAnswer } from '../idempotency.js';
+import type { SaveAnswer } from '../idempotency.js';
 
 export interface CheckInput {
   citizenId: string;
@@ -25,8 +25,6 @@ export interface Caller {
   requestedBy: string;
   requestId: string;
 }
-
-export type SaveAnswer = (tx: Executor, answer: StoredAnswer) => Promise<void>;
 
 export interface CheckView {
   check_id: string;
@@ -150,16 +148,14 @@ export class AffiliationService {
       status: eligible ? ('ELIGIBLE' as const) : ('ALREADY_AFFILIATED' as const),
       timestamp: view.checked_at,
     };
-    if (save) {
-      await this.db.transaction(async (tx) => {
-        await tx.insert(affiliationChecks).values(row);
-        await enqueueEvent(tx, ROUTING_KEYS.affiliationChecked, event);
-        await save(tx, { statusCode: 200, body: view });
-      });
-    } else {
-      const insert = this.db.insert(affiliationChecks).values(row);
-      await insertWithEvent(this.db, insert, ROUTING_KEYS.affiliationChecked, event);
-    }
+    await recordWithEvent(
+      this.db,
+      affiliationChecks,
+      row,
+      ROUTING_KEYS.affiliationChecked,
+      event,
+      save && ((tx) => save(tx, { statusCode: 200, body: view })),
+    );
     this.checks.inc({ status: row.status, source: row.source });
     return view;
   }

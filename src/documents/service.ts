@@ -3,13 +3,14 @@ import { eq } from 'drizzle-orm';
 import type { Counter } from 'prom-client';
 import type { Db } from '../../db/client.js';
 import { type DocumentAuthentication, documentAuthentications, inbox } from '../../db/schema.js';
-import type { Caller, SaveAnswer } from '../affiliation/service.js';
+import type { Caller } from '../affiliation/service.js';
 import { hubFailureReason } from '../affiliation/service.js';
 import { upstreamUnavailable } from '../errors.js';
-import { enqueueEvent, insertWithEvent } from '../events/outbox.js';
+import { enqueueEvent, recordWithEvent } from '../events/outbox.js';
 import { type AuthenticationRequest, ROUTING_KEYS } from '../events/schemas.js';
 import { HubError } from '../hub/client.js';
 import type { HubGateway } from '../hub/gateway.js';
+import type { SaveAnswer } from '../idempotency.js';
 
 export interface AuthenticateInput {
   citizenId: string;
@@ -122,16 +123,14 @@ export class DocumentService {
       authenticated: answer.authenticated,
       timestamp: view.authenticated_at,
     };
-    if (save) {
-      await this.db.transaction(async (tx) => {
-        await tx.insert(documentAuthentications).values(row);
-        await enqueueEvent(tx, ROUTING_KEYS.documentAuthenticated, event);
-        await save(tx, { statusCode: 200, body: view });
-      });
-    } else {
-      const insert = this.db.insert(documentAuthentications).values(row);
-      await insertWithEvent(this.db, insert, ROUTING_KEYS.documentAuthenticated, event);
-    }
+    await recordWithEvent(
+      this.db,
+      documentAuthentications,
+      row,
+      ROUTING_KEYS.documentAuthenticated,
+      event,
+      save && ((tx) => save(tx, { statusCode: 200, body: view })),
+    );
     this.authentications.inc({ status: row.status, channel: 'http' });
     return view;
   }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { type SQLWrapper, sql } from 'drizzle-orm';
-import type { Executor } from '../../db/client.js';
+import { sql } from 'drizzle-orm';
+import type { PgInsertValue, PgTable } from 'drizzle-orm/pg-core';
+import type { Db, Executor } from '../../db/client.js';
 import { outbox } from '../../db/schema.js';
 import type { EventBody, PublishedKey } from './schemas.js';
 
@@ -19,18 +20,30 @@ export async function enqueueEvent<K extends PublishedKey>(
 }
 
 /**
- * The row an event describes and the event, written by ONE statement (a data-modifying CTE):
- * atomic like a transaction, but one round trip instead of four (BEGIN, two INSERTs, COMMIT).
- * `insert` is a Drizzle insert builder for the row.
+ * Writes a decision row and the event describing it, atomically. With nothing else to write,
+ * ONE statement does it (a data-modifying CTE): atomic like a transaction, but one round trip
+ * instead of four (BEGIN, two INSERTs, COMMIT). When `alsoInTransaction` is given (e.g. storing
+ * an Idempotency-Key), a transaction holds all three. Returns the event id.
  */
-export async function insertWithEvent<K extends PublishedKey>(
-  db: Executor,
-  insert: SQLWrapper,
+export async function recordWithEvent<T extends PgTable, K extends PublishedKey>(
+  db: Db,
+  table: T,
+  row: PgInsertValue<T>,
   routingKey: K,
   body: EventBody<K>,
-  id: string = randomUUID(),
+  alsoInTransaction?: (tx: Executor) => Promise<void>,
 ): Promise<string> {
+  const id = randomUUID();
+  if (alsoInTransaction) {
+    await db.transaction(async (tx) => {
+      await tx.insert(table).values(row);
+      await enqueueEvent(tx, routingKey, body, id);
+      await alsoInTransaction(tx);
+    });
+    return id;
+  }
+  const decision = db.insert(table).values(row);
   const event = db.insert(outbox).values({ id, routingKey, payload: body }).onConflictDoNothing();
-  await db.execute(sql`with decision as (${insert.getSQL()}) ${event.getSQL()}`);
+  await db.execute(sql`with decision as (${decision.getSQL()}) ${event.getSQL()}`);
   return id;
 }
