@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { projectRoot } from '../src/paths.js';
+
+export { freePort } from '../tests/helpers/process.js';
 
 /** A child process of the benchmark, with its output kept for when something goes wrong. */
 export interface Proc {
@@ -36,17 +37,6 @@ export function start(name: string, args: string[], env: Record<string, string>)
       clearTimeout(timer);
     },
   };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Waits until `url` answers 200, or fails with the process's output. */

@@ -2,11 +2,12 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { affiliationCheckedEvent } from '../../src/events/schemas.js';
 import { topology } from '../../src/events/topology.js';
-import { amqpUrl, eventually, TestBroker, testExchange, withBroker } from '../helpers/amqp.js';
+import { amqpUrl, TestBroker, testExchange, withBroker } from '../helpers/amqp.js';
 import { bearer, buildTestApp, createUser, login } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
 import { citizenId, startHub } from '../helpers/hub.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { eventually } from '../helpers/wait.js';
 
 type Hub = Awaited<ReturnType<typeof startHub>>;
 

@@ -3,14 +3,7 @@ import type { App } from '../../src/app.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
-const eventually = async (check: () => Promise<boolean>, timeoutMs = 10_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('condition not met in time');
-};
+import { eventually } from '../helpers/wait.js';
 
 withServices('operations routes', () => {
   let app: App;
@@ -163,7 +156,10 @@ withServices('dependency outages', () => {
       });
 
       proxy.cut();
-      await eventually(async () => (await app.inject({ url: '/health/ready' })).statusCode === 503);
+      await eventually(
+        async () => (await app.inject({ url: '/health/ready' })).statusCode === 503,
+        10_000,
+      );
       const ready = await app.inject({ url: '/health/ready' });
       expect(ready.json()).toMatchObject({ status: 'unavailable', down: ['redis'] });
       expect(ready.headers['retry-after']).toBeDefined();
@@ -189,7 +185,10 @@ withServices('dependency outages', () => {
       expect(loginDuring.headers['retry-after']).toBe('5');
 
       await proxy.restore();
-      await eventually(async () => (await app.inject({ url: '/health/ready' })).statusCode === 200);
+      await eventually(
+        async () => (await app.inject({ url: '/health/ready' })).statusCode === 200,
+        10_000,
+      );
       const after = await app.inject({
         url: '/api/v1/auth/me',
         headers: bearer(live.access_token),
@@ -226,6 +225,7 @@ withServices('dependency outages', () => {
         await proxy.restore();
         await eventually(
           async () => (await app.inject({ url: '/health/ready' })).statusCode === 200,
+          10_000,
         );
       } finally {
         await app.close();

@@ -4,17 +4,11 @@ import { documentAuthentications } from '../../db/schema.js';
 import { authenticationCompletedEvent } from '../../src/events/schemas.js';
 import { REQUESTED_KEY, topology } from '../../src/events/topology.js';
 import { buildWorker, type Worker } from '../../src/worker/app.js';
-import {
-  amqpUrl,
-  eventually,
-  type Received,
-  TestBroker,
-  testExchange,
-  withBroker,
-} from '../helpers/amqp.js';
+import { amqpUrl, type Received, TestBroker, testExchange, withBroker } from '../helpers/amqp.js';
 import { testConfig } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
 import { citizenId, startHub } from '../helpers/hub.js';
+import { eventually } from '../helpers/wait.js';
 
 type Hub = Awaited<ReturnType<typeof startHub>>;
 
