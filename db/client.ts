@@ -24,8 +24,6 @@ export interface Database {
   /** Throws when the database cannot answer. */
   ping(): Promise<void>;
   migrate(): Promise<void>;
-  /** LISTEN on a channel; resolves with a function that stops listening. */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -56,11 +54,6 @@ function createPostgres(url: string, max: number): Database {
       await client`select 1`;
     },
     migrate: () => migratePostgres(drizzlePostgres({ client, schema }), { migrationsFolder }),
-    // postgres.js keeps one extra connection for LISTEN and re-listens after reconnecting.
-    listen: async (channel, onNotify) => {
-      const { unlisten } = await client.listen(channel, () => onNotify());
-      return unlisten;
-    },
     close: () => client.end({ timeout: 5 }),
   };
 }
@@ -81,10 +74,6 @@ function createPglite(dataDir: string): Database {
       await pg.execute(sql`select 1`);
     },
     migrate: () => migratePglite(pg, { migrationsFolder }),
-    listen: async (channel, onNotify) => {
-      const stop = await client.listen(channel, () => onNotify());
-      return stop;
-    },
     close: () => client.close(),
   };
 }

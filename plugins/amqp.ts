@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { Config } from '../src/config.js';
 import { type Broker, connectBroker } from '../src/events/broker.js';
 import { eventMetrics } from '../src/events/metrics.js';
+import { Outbox } from '../src/events/outbox.js';
 import { type OutboxRelay, relayFromConfig } from '../src/events/relay.js';
 import { declareExchanges, topology } from '../src/events/topology.js';
 
@@ -9,6 +10,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** RabbitMQ, or null when AMQP_URL is unset (events then wait in the outbox). */
     broker: Broker | null;
+    /** Where use cases write decisions with their events; the relay listens to it. */
+    outbox: Outbox;
     relay: OutboxRelay | null;
   }
 }
@@ -20,6 +23,8 @@ declare module 'fastify' {
 export default fp<{ config: Config }>(
   async (app, { config }) => {
     const metrics = eventMetrics(app.appMetrics.registry, app.db);
+    const outbox = new Outbox(app.db);
+    app.decorate('outbox', outbox);
     if (!config.AMQP_URL) {
       app.log.warn('AMQP_URL is unset: events are kept in the outbox until a broker is configured');
       app.decorate('broker', null);
@@ -35,6 +40,7 @@ export default fp<{ config: Config }>(
     });
     const relay = relayFromConfig(config, {
       database: app.database,
+      outbox,
       broker,
       log: app.log.child({ component: 'outbox-relay' }),
       metrics,

@@ -14,9 +14,15 @@ declare module 'fastify' {
 /** The use cases the routes call, wired to the database, the hub and the metrics. */
 export default fp(
   async (app) => {
-    app.decorate('affiliation', new AffiliationService(app.db, app.hub, app.appMetrics.checks));
-    app.decorate('documents', new DocumentService(app.db, app.hub, app.appMetrics.authentications));
+    app.decorate(
+      'affiliation',
+      new AffiliationService(app.db, app.outbox, app.hub, app.appMetrics.checks),
+    );
+    app.decorate(
+      'documents',
+      new DocumentService(app.db, app.outbox, app.hub, app.appMetrics.authentications),
+    );
     app.decorate('idempotency', new Idempotency(app.db));
   },
-  { name: 'services', dependencies: ['db', 'hub', 'metrics'] },
+  { name: 'services', dependencies: ['db', 'amqp', 'hub', 'metrics'] },
 );

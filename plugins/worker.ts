@@ -4,6 +4,7 @@ import type { Config } from '../src/config.js';
 import { DocumentService } from '../src/documents/service.js';
 import { type Broker, connectBroker } from '../src/events/broker.js';
 import { eventMetrics } from '../src/events/metrics.js';
+import { Outbox } from '../src/events/outbox.js';
 import { relayFromConfig } from '../src/events/relay.js';
 import { declareWorkerQueues, topology } from '../src/events/topology.js';
 import { createHub } from '../src/hub/index.js';
@@ -35,7 +36,13 @@ export default fp<{ config: Config }>(
     // The worker never checks citizens: the answer cache stays unused, so memory is enough.
     const store = new MemoryStore(1000);
     const hub = await createHub(config, { registry, store, log: app.log });
-    const documents = new DocumentService(app.db, hub.gateway, app.appMetrics.authentications);
+    const outbox = new Outbox(app.db);
+    const documents = new DocumentService(
+      app.db,
+      outbox,
+      hub.gateway,
+      app.appMetrics.authentications,
+    );
     const consumer = new DocumentRequestConsumer({
       broker,
       topology: names,
@@ -52,6 +59,7 @@ export default fp<{ config: Config }>(
     });
     const relay = relayFromConfig(config, {
       database: app.database,
+      outbox,
       broker,
       log: app.log.child({ component: 'outbox-relay' }),
       metrics: eventMetrics(registry, app.db),

@@ -8,7 +8,7 @@ import {
   type DOCUMENT_TYPES,
 } from '../../db/schema.js';
 import { upstreamUnavailable } from '../errors.js';
-import { recordWithEvent } from '../events/outbox.js';
+import type { Outbox } from '../events/outbox.js';
 import { ROUTING_KEYS } from '../events/schemas.js';
 import { HubError } from '../hub/client.js';
 import type { HubGateway } from '../hub/gateway.js';
@@ -95,6 +95,7 @@ export function decodeCursor(text: string): Cursor | undefined {
 export class AffiliationService {
   constructor(
     private readonly db: Db,
+    private readonly outbox: Outbox,
     private readonly hub: HubGateway,
     private readonly checks: Counter<'status' | 'source'>,
   ) {}
@@ -148,8 +149,7 @@ export class AffiliationService {
       status: eligible ? ('ELIGIBLE' as const) : ('ALREADY_AFFILIATED' as const),
       timestamp: view.checked_at,
     };
-    await recordWithEvent(
-      this.db,
+    await this.outbox.record(
       affiliationChecks,
       row,
       ROUTING_KEYS.affiliationChecked,

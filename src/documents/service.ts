@@ -6,7 +6,7 @@ import { type DocumentAuthentication, documentAuthentications, inbox } from '../
 import type { Caller } from '../affiliation/service.js';
 import { hubFailureReason } from '../affiliation/service.js';
 import { upstreamUnavailable } from '../errors.js';
-import { enqueueEvent, recordWithEvent } from '../events/outbox.js';
+import { enqueueEvent, type Outbox } from '../events/outbox.js';
 import { type AuthenticationRequest, ROUTING_KEYS } from '../events/schemas.js';
 import { HubError } from '../hub/client.js';
 import type { HubGateway } from '../hub/gateway.js';
@@ -67,6 +67,7 @@ export type Completion =
 export class DocumentService {
   constructor(
     private readonly db: Db,
+    private readonly outbox: Outbox,
     private readonly hub: HubGateway,
     private readonly authentications: Counter<'status' | 'channel'>,
   ) {}
@@ -123,8 +124,7 @@ export class DocumentService {
       authenticated: answer.authenticated,
       timestamp: view.authenticated_at,
     };
-    await recordWithEvent(
-      this.db,
+    await this.outbox.record(
       documentAuthentications,
       row,
       ROUTING_KEYS.documentAuthenticated,
@@ -197,7 +197,10 @@ export class DocumentService {
       );
       return true;
     });
-    if (first) this.authentications.inc({ status: row.status, channel: 'amqp' });
+    if (first) {
+      this.outbox.committed();
+      this.authentications.inc({ status: row.status, channel: 'amqp' });
+    }
     return first;
   }
 }

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import amqp, { type AmqpConnectionManager, type ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
@@ -12,6 +13,9 @@ export interface Broker {
   isConnected(): boolean;
   close(): Promise<void>;
 }
+
+/** How long a clean close may take before the socket is dropped. */
+const CLOSE_TIMEOUT_MS = 3000;
 
 export function connectBroker(
   url: string,
@@ -52,8 +56,21 @@ export function connectBroker(
     channel,
     isConnected: () => connection.isConnected(),
     close: async () => {
-      await channel.close().catch(() => {});
-      await connection.close().catch(() => {});
+      const closed = (async () => {
+        await channel.close().catch(() => {});
+        await connection.close().catch(() => {});
+        return true;
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), CLOSE_TIMEOUT_MS);
+      });
+      if (await Promise.race([closed, waited])) return clearTimeout(timer);
+      // A connection that dies during the close handshake never gets its CloseOk, and amqplib
+      // then waits forever: drop the socket rather than hang the shutdown.
+      options.log.warn('RabbitMQ did not confirm the close in time; dropping the connection');
+      const current = connection.connection as { connection?: { stream?: Duplex } } | undefined;
+      current?.connection?.stream?.destroy();
     },
   };
 }

@@ -6,6 +6,7 @@ import { type OutboxRow, outbox } from '../../db/schema.js';
 import type { Config } from '../config.js';
 import type { Broker } from './broker.js';
 import type { EventMetrics } from './metrics.js';
+import type { Outbox } from './outbox.js';
 
 export const CE_SOURCE = '/citizen-affiliation';
 
@@ -18,7 +19,7 @@ export function relayFromConfig(
     Config,
     'AMQP_EXCHANGE' | 'OUTBOX_BATCH_SIZE' | 'OUTBOX_POLL_MS' | 'OUTBOX_PUBLISH_TIMEOUT_MS'
   >,
-  deps: Pick<RelayOptions, 'database' | 'broker' | 'log' | 'metrics'>,
+  deps: Pick<RelayOptions, 'database' | 'outbox' | 'broker' | 'log' | 'metrics'>,
 ): OutboxRelay {
   return new OutboxRelay({
     ...deps,
@@ -31,6 +32,8 @@ export function relayFromConfig(
 
 export interface RelayOptions {
   database: Database;
+  /** This process's outbox: its commits wake the relay. */
+  outbox: Outbox;
   broker: Broker;
   exchange: string;
   batchSize: number;
@@ -65,14 +68,16 @@ export function messageOptions(row: OutboxRow, publishTimeoutMs: number) {
 /**
  * Publishes committed outbox rows to RabbitMQ. Safe with many replicas: each batch is claimed with
  * FOR UPDATE SKIP LOCKED and marked sent, in the same transaction, only after the broker confirmed
- * each message. Wakes on NOTIFY outbox (written by a trigger), polls otherwise, and waits for the
- * broker while it is away. Delivery is at least once; the event id (messageId, ce-id) is stable.
+ * each message. Wakes when this process commits events, polls (OUTBOX_POLL_MS) for anything else
+ * (rows of a replica that died before relaying them), and waits for the broker while it is away. Delivery is at least once; the event id (messageId, ce-id) is stable.
  */
 export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private unlisten: (() => Promise<void>) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private wakeOn: 'commit' | 'reconnect' = 'commit';
+  private committedSinceDrain = false;
   private readonly returned = new Set<string>();
 
   constructor(private readonly o: RelayOptions) {}
@@ -80,15 +85,8 @@ export class OutboxRelay {
   start(): void {
     if (this.running) return;
     this.running = true;
-    const poke = () => this.wake?.();
-    this.o.database.listen('outbox', poke).then(
-      (stop) => {
-        this.unlisten = stop;
-      },
-      (err: Error) =>
-        this.o.log.warn({ err: { message: err.message } }, 'LISTEN outbox failed; polling only'),
-    );
-    this.o.broker.connection.on('connect', poke);
+    this.unsubscribe = this.o.outbox.onCommitted(() => this.onCommit());
+    this.o.broker.connection.on('connect', () => this.wake?.());
     void this.o.broker.channel.addSetup(async (channel: ConfirmChannel) => {
       channel.on('return', (msg: Message) => {
         const id = String(msg.properties.messageId ?? '');
@@ -109,7 +107,7 @@ export class OutboxRelay {
     this.running = false;
     this.wake?.();
     await this.loop;
-    await this.unlisten?.().catch(() => {});
+    this.unsubscribe?.();
   }
 
   /** Publishes what is pending now; returns how many events were confirmed. */
@@ -166,9 +164,10 @@ export class OutboxRelay {
     let backoff = 0;
     while (this.running) {
       if (!this.o.broker.isConnected()) {
-        await this.sleep(this.o.pollMs);
+        await this.sleep(this.o.pollMs, 'reconnect');
         continue;
       }
+      this.committedSinceDrain = false;
       try {
         const sent = await this.drainOnce();
         backoff = 0;
@@ -179,28 +178,37 @@ export class OutboxRelay {
           { err: { message: (err as Error).message } },
           'outbox relay failed; backing off',
         );
-        await this.sleep(backoff);
+        // New commits do not cut a backoff short: a broker refusing messages gets a rest.
+        await this.sleep(backoff, 'reconnect');
         continue;
       }
-      // Under steady traffic every commit notifies: gather a few milliseconds of events into the
-      // next batch rather than running one relay transaction per event.
+      // Under steady traffic every request commits an event: gather a few milliseconds of them
+      // into the next batch rather than running one relay transaction per event.
       await new Promise((r) => setTimeout(r, BATCH_WINDOW_MS));
-      await this.sleep(this.o.pollMs);
+      if (!this.committedSinceDrain) await this.sleep(this.o.pollMs, 'commit');
     }
   }
 
-  /** Waits `ms`, or less when a notification, a reconnect or stop() wakes the relay. */
-  private sleep(ms: number): Promise<void> {
+  /** This process committed events: wake the relay if it waits for them. */
+  private onCommit(): void {
+    this.committedSinceDrain = true;
+    if (this.wakeOn === 'commit') this.wake?.();
+  }
+
+  /**
+   * Waits `ms`, or less when stop() or a broker reconnect wakes the relay, or (`commit`) when
+   * this process commits events.
+   */
+  private sleep(ms: number, wakeOn: 'commit' | 'reconnect'): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
         this.wake = undefined;
-        done();
+        resolve();
       };
+      const timer = setTimeout(done, ms);
+      this.wakeOn = wakeOn;
+      this.wake = done;
     });
   }
 }

@@ -92,6 +92,20 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     );
   });
 
+  it('publishes as soon as a decision commits, not at its next poll', async () => {
+    const exchange = testExchange();
+    // A ten-minute poll: only the wake-up on commit can deliver these in time.
+    const app = await start({ AMQP_EXCHANGE: exchange, OUTBOX_POLL_MS: '600000' });
+    const received = await broker.bind(exchange, 'affiliation.checked');
+    await eventually(() => app.broker?.isConnected() === true);
+    await new Promise((r) => setTimeout(r, 300)); // let the first (empty) drain pass
+    const token = await tokenFor(app);
+    for (let i = 0; i < 3; i++) {
+      const res = await check(app, token, citizenId('eligible'));
+      await eventually(() => received.some((r) => r.body.check_id === res.json().check_id), 5000);
+    }
+  });
+
   it('keeps events no queue is bound to in the unrouted holding queue', async () => {
     const exchange = testExchange();
     const app = await start({ AMQP_EXCHANGE: exchange });
@@ -146,6 +160,17 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
       await proxy.stop();
     }
   }, 60_000);
+
+  it('shuts down in bounded time when RabbitMQ goes away during the shutdown', async () => {
+    if (!amqpUrl) return;
+    const proxy = await TcpProxy.forUrl(amqpUrl).start();
+    const app = await start({ AMQP_EXCHANGE: testExchange(), AMQP_URL: proxy.urlFor(amqpUrl) });
+    await eventually(() => app.broker?.isConnected() === true);
+    await proxy.stop(); // the socket is dropped; the client has not noticed yet
+    const started = Date.now();
+    await app.close();
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
 
   it('two instances relaying from one database publish each event exactly once', async () => {
     const exchange = testExchange();
