@@ -256,6 +256,20 @@ async function main(): Promise<number> {
         document_title: 'Diploma',
       }),
     },
+    // The same 1,000 fresh connections against the floor: on Node 20+ a process at full CPU
+    // accepts one connection per event-loop turn (libuv 1.45, libuv/libuv#3696), so some of a
+    // burst of new connections wait in the kernel's accept queue; this row shows how much of
+    // that any server here suffers.
+    {
+      name: 'floor, 1000 connections (baseline)',
+      target: baselines,
+      url: baseUrl,
+      connections: 1000,
+      method: 'POST',
+      path: '/floor',
+      token: true,
+      body: () => ({ citizen_id: unique() }),
+    },
     {
       name: 'check, hot ids, 1000 connections',
       target: service,

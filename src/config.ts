@@ -154,7 +154,9 @@ export const envSchema = z.object({
     .describe('Topic exchange of the events; queue names start with it too.'),
   OUTBOX_POLL_MS: int(50, 600_000)
     .default(1000)
-    .describe('Relay: how often to look for pending events it was not told about (e.g. rows of a replica that died before relaying them).'),
+    .describe(
+      'Relay: how often to look for pending events it was not told about (e.g. rows of a replica that died before relaying them).',
+    ),
   OUTBOX_BATCH_SIZE: int(1, 10_000).default(200).describe('Relay: events claimed per batch.'),
   OUTBOX_PUBLISH_TIMEOUT_MS: int(100, 600_000)
     .default(10_000)
