@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { projectRoot } from '../src/paths.js';
 
 export { freePort } from '../tests/helpers/process.js';
@@ -52,6 +53,14 @@ export async function waitReady(url: string, proc: Proc, timeoutMs = 60_000): Pr
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${proc.name} not ready at ${url}:\n${proc.output()}`);
+}
+
+/** The NODE_OPTIONS the image runs with (its Dockerfile's `ENV NODE_OPTIONS="…"`). */
+export function imageNodeOptions(): string {
+  const dockerfile = readFileSync(join(projectRoot, 'Dockerfile'), 'utf8');
+  const options = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(dockerfile)?.[1];
+  if (options === undefined) throw new Error('the Dockerfile sets no NODE_OPTIONS');
+  return options;
 }
 
 /** Resident set size of a process in MiB (Linux /proc). */

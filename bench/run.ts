@@ -11,7 +11,7 @@ import { insertUser } from '../db/users.js';
 import { hashPassword } from '../src/auth/passwords.js';
 import { topology } from '../src/events/topology.js';
 import { projectRoot } from '../src/paths.js';
-import { freePort, type Proc, rssMiB, start, waitReady } from './processes.js';
+import { freePort, imageNodeOptions, type Proc, rssMiB, start, waitReady } from './processes.js';
 import { budget, markdown, type Row } from './report.js';
 
 /**
@@ -20,7 +20,8 @@ import { budget, markdown, type Row } from './report.js';
  * table with each scenario's ratio to the floor and writes it to bench/results/. Exits 1 when the
  * budget of docs/performance.md does not hold. Settings: BENCH_DURATION (s, default 10),
  * BENCH_WARMUP (s, 3), BENCH_ONLY (a regex of scenario names; the floor always runs),
- * BENCH_PROFILE=1 (the service writes a CPU profile to bench/results/profiles),
+ * BENCH_PROFILE=1 (the service writes a CPU profile to bench/results/profiles), BENCH_SERVICE_ENV
+ * (space-separated NAME=value settings for the service, to compare tunings),
  * BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_AMQP_URL.
  */
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -30,6 +31,13 @@ const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const AMQP = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const ONLY = new RegExp(process.env.BENCH_ONLY ?? '.');
 const PROFILE = process.env.BENCH_PROFILE === '1';
+/** `BENCH_SERVICE_ENV="DATABASE_POOL_MAX=4 HUB_CONNECTIONS=16"`: settings to try on the service. */
+const SERVICE_ENV = Object.fromEntries(
+  (process.env.BENCH_SERVICE_ENV ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
 
 const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
 const dbName = `ca_bench_${runId}`;
@@ -155,6 +163,7 @@ async function main(): Promise<number> {
   const profile = ['--cpu-prof', `--cpu-prof-dir=${join(projectRoot, 'bench/results/profiles')}`];
   const service = start('service', [...(PROFILE ? profile : []), 'dist/src/server.js'], {
     NODE_ENV: 'production',
+    NODE_OPTIONS: imageNodeOptions(), // as in the image
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
     PORT: String(servicePort),
@@ -169,6 +178,7 @@ async function main(): Promise<number> {
     // one user (the login limit counts attempts per address and user before checking them).
     RATE_LIMIT_MAX: '0',
     LOGIN_MAX_FAILURES: '1000',
+    ...SERVICE_ENV,
   });
   procs.push(service);
   const serviceUrl = `http://127.0.0.1:${servicePort}`;

@@ -1,6 +1,7 @@
 import jwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { setHashConcurrency } from '../src/auth/passwords.js';
 import { allows, type Permission } from '../src/auth/roles.js';
 import { type AccessClaims, SessionService, type VerifiedClaims } from '../src/auth/sessions.js';
 import type { Config } from '../src/config.js';
@@ -52,6 +53,7 @@ export default fp<{ config: Config }>(
       },
     });
 
+    setHashConcurrency(config.PASSWORD_HASH_CONCURRENCY);
     const sessions = new SessionService({
       db: app.db,
       store: app.store,

@@ -72,6 +72,12 @@ export const envSchema = z.object({
   LOGIN_MAX_FAILURES: int(1, 1000)
     .default(5)
     .describe('Failed logins allowed per client IP and username within the window.'),
+  PASSWORD_HASH_CONCURRENCY: int(1, 64)
+    .default(1)
+    .describe(
+      'Password hashes (scrypt, 32 MiB and ~100 ms of CPU each) computed at once; more logins wait. ' +
+        'Up to the cores the process really has, more means more logins per second; beyond, only memory.',
+    ),
   LOGIN_FAILURE_WINDOW_SECONDS: int(1, 86_400)
     .default(900)
     .describe('Window of the failed-login limit.'),

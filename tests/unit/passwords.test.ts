@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   generatePassword,
+  hashesInProgress,
   hashPassword,
   needsRehash,
+  setHashConcurrency,
   verifyPassword,
 } from '../../src/auth/passwords.js';
 
@@ -48,5 +50,19 @@ describe('passwords (scrypt)', () => {
     const a = generatePassword();
     expect(a).toMatch(/^[A-Za-z0-9_-]{24}$/);
     expect(generatePassword()).not.toBe(a);
+  });
+
+  it('computes at most PASSWORD_HASH_CONCURRENCY hashes at once; the others wait their turn', async () => {
+    setHashConcurrency(2);
+    let most = 0;
+    const sampler = setInterval(() => {
+      most = Math.max(most, hashesInProgress().active);
+    }, 1);
+    const hashes = Array.from({ length: 6 }, () => hashPassword('x', { N: 2 ** 14, r: 8, p: 1 }));
+    expect(hashesInProgress()).toEqual({ active: 2, waiting: 4 });
+    await Promise.all(hashes);
+    clearInterval(sampler);
+    expect(most).toBe(2);
+    expect(hashesInProgress()).toEqual({ active: 0, waiting: 0 });
   });
 });
