@@ -10,5 +10,6 @@ export function forgeToken(
 ): string {
   const body = `${b64(header)}.${b64(claims)}`;
   if (header.alg === 'none') return `${body}.`;
-  return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+  const hash = header.alg === 'HS512' ? 'sha512' : header.alg === 'HS384' ? 'sha384' : 'sha256';
+  return `${body}.${createHmac(hash, secret).update(body).digest('base64url')}`;
 }
