@@ -16,7 +16,7 @@ import { eventually } from '../helpers/wait.js';
  * their events are not yet published. A new process must publish every one of them: nothing
  * lost, and a duplicate only ever as a redelivery of the same event id.
  */
-withBroker('crash: SIGKILL between commit and publish', () => {
+withBroker('crash and shutdown: SIGKILL between commit and publish, SIGTERM under load', () => {
   const setup = async () => {
     const db = await freshDatabase();
     const broker = await TestBroker.open();
@@ -76,7 +76,7 @@ withBroker('crash: SIGKILL between commit and publish', () => {
       return { run, check };
     };
     const received = await broker.bind(exchange, 'affiliation.checked');
-    return { proxy, received, startApi };
+    return { proxy, received, startApi, env };
   };
 
   /** Every answered check arrived; repeated deliveries of one check carry one event id. */
@@ -132,5 +132,53 @@ withBroker('crash: SIGKILL between commit and publish', () => {
       return answered.every((id) => arrived.has(id));
     });
     expectAllOnceOrRedelivered(answered, received);
+  }, 60_000);
+
+  it('SIGTERM under load: requests in flight are answered, exit 0 in the grace period, events kept', async () => {
+    const { received, startApi } = await setup();
+    const first = await startApi();
+    const answered: string[] = [];
+    let stoppedAt = Number.POSITIVE_INFINITY;
+    const started: { at: number; status: Promise<number> }[] = [];
+    const client = async () => {
+      for (;;) {
+        const startedAt = Date.now();
+        const pending = first.check().then(
+          (a) => {
+            if (a.status === 200) answered.push(a.body.check_id);
+            return a.status;
+          },
+          () => -1, // refused or closed: only allowed once the server stopped listening
+        );
+        started.push({ at: startedAt, status: pending });
+        if ((await pending) === -1 || Date.now() > stoppedAt + 3000) return;
+      }
+    };
+    const clients = Array.from({ length: 20 }, client);
+    await eventually(() => answered.length >= 100);
+    stoppedAt = Date.now();
+    first.run.child.kill('SIGTERM');
+    const exit = await first.run.exited;
+    const shutdownMs = Date.now() - stoppedAt;
+    await Promise.all(clients);
+
+    expect(exit, first.run.output().slice(-2000)).toEqual({ code: 0, signal: null });
+    expect(shutdownMs).toBeLessThan(10_000); // SHUTDOWN_GRACE_MS
+    // Every request sent before SIGTERM (10 ms before: on its way to the socket) got its answer.
+    const statuses = await Promise.all(
+      started.filter((r) => r.at <= stoppedAt - 10).map((r) => r.status),
+    );
+    expect(statuses.filter((s) => s === -1)).toEqual([]);
+    expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
+
+    // What the relay had not published before it stopped, the next process does; once each.
+    await startApi();
+    await eventually(() => {
+      const arrived = new Set(received.map((r) => String(r.body.check_id)));
+      return answered.every((id) => arrived.has(id));
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    const ids = received.map((r) => String(r.body.check_id));
+    expect(new Set(ids).size).toBe(ids.length);
   }, 60_000);
 });
