@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import type { App } from '../../src/app.js';
 import { affiliationCheckedEvent } from '../../src/events/schemas.js';
@@ -159,6 +160,35 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     } finally {
       await proxy.stop();
     }
+  }, 60_000);
+
+  it('keeps an event the broker returned, records why, and publishes it once it can', async () => {
+    const exchange = testExchange();
+    const t = topology(exchange);
+    const app = await start({ AMQP_EXCHANGE: exchange });
+    await eventually(() => app.broker?.isConnected() === true);
+    await new Promise((r) => setTimeout(r, 300)); // the topology is declared on connect
+    // Without its alternate exchange, an event no queue is bound to comes back (mandatory).
+    await broker.channel.deleteExchange(t.unroutedExchange);
+    const res = await check(app, await tokenFor(app), citizenId('eligible'));
+    const checkId = res.json().check_id;
+    const pending = async () =>
+      (await app.db.execute(
+        sql`select attempts, last_error, sent_at from outbox where payload->>'check_id' = ${checkId}`,
+      )) as unknown as { attempts: number; last_error: string | null; sent_at: Date | null }[];
+    await eventually(async () => ((await pending())[0]?.attempts ?? 0) >= 1);
+    const [row] = await pending();
+    expect(row?.sent_at).toBeNull();
+    expect(row?.last_error).toMatch(/unroutable/);
+    expect((await app.inject('/metrics')).body).toMatch(
+      /events_returned_total\{routing_key="affiliation.checked"\} [1-9]/,
+    );
+
+    // A consumer appears (bind re-declares the exchange with its alternate): the retry delivers.
+    await broker.channel.assertExchange(t.unroutedExchange, 'fanout', { durable: true });
+    const received = await broker.bind(exchange, 'affiliation.checked');
+    await eventually(() => received.some((r) => r.body.check_id === checkId), 40_000);
+    await eventually(async () => (await pending())[0]?.sent_at != null);
   }, 60_000);
 
   it('shuts down in bounded time when RabbitMQ goes away during the shutdown', async () => {
