@@ -11,7 +11,11 @@ ARG NODE_VERSION=24
 FROM node:${NODE_VERSION}-bookworm-slim AS prod-deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY patches ./patches
+# patches/: fixes to dependencies carried until upstream releases them (see patches/README.md).
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+  && npx patch-package --error-on-fail \
+  && npm cache clean --force
 
 # ---- build: compile TypeScript to dist/ ------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS build

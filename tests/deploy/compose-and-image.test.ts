@@ -6,7 +6,11 @@ import { simulatorEnvSchema } from '../../src/hub/simulator.js';
 import { projectRoot } from '../../src/paths.js';
 import { read, readYaml, sourceOfCommand } from '../helpers/deploy.js';
 
-const scripts = JSON.parse(read('package.json')).scripts as Record<string, string>;
+const pkg = JSON.parse(read('package.json')) as {
+  scripts: Record<string, string>;
+  dependencies: Record<string, string>;
+};
+const scripts = pkg.scripts;
 /** `npm run -s build && node --enable-source-maps dist/src/server.js` → the node part. */
 const nodeCommandOf = (script: string) =>
   (scripts[script] ?? '')
@@ -49,6 +53,14 @@ describe('Dockerfile', () => {
     const health = instructions.find((l) => l.startsWith('HEALTHCHECK ')) ?? '';
     expect(sourceOfCommand(jsonArgs(health))).toBe('src/cli/healthcheck.ts');
     expect(instructions.some((l) => l.includes('npm ci --omit=dev'))).toBe(true);
+  });
+
+  it('applies patches/ to the dependencies it ships, as npm ci does locally', () => {
+    const install = instructions.find((l) => l.includes('npm ci --omit=dev')) ?? '';
+    expect(install).toMatch(/npm ci --omit=dev .*&& npx patch-package --error-on-fail/);
+    expect(instructions).toContain('COPY patches ./patches');
+    expect(scripts.postinstall).toBe('patch-package --error-on-fail');
+    expect(pkg.dependencies['patch-package']).toBeDefined(); // present with --omit=dev
   });
 
   it('copies only files that exist, and .dockerignore keeps secrets and build output out', () => {

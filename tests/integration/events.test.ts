@@ -162,6 +162,57 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     }
   }, 60_000);
 
+  it('Postgres cut under traffic: 503 in bounded time, recovery by itself, every 200 audited and announced', async () => {
+    const exchange = testExchange();
+    const proxy = await TcpProxy.forUrl(db.url).start();
+    try {
+      const app = await start({ AMQP_EXCHANGE: exchange, DATABASE_URL: proxy.urlFor(db.url) });
+      const received = await broker.bind(exchange, 'affiliation.checked');
+      const token = await tokenFor(app);
+      const ok: string[] = [];
+      const other = new Map<number, number>();
+      let slowest = 0;
+      let running = true;
+      const clients = Array.from({ length: 10 }, async () => {
+        while (running) {
+          const started = Date.now();
+          const res = await check(app, token, citizenId('eligible'));
+          slowest = Math.max(slowest, Date.now() - started);
+          if (res.statusCode === 200) ok.push(res.json().check_id);
+          else {
+            other.set(res.statusCode, (other.get(res.statusCode) ?? 0) + 1);
+            expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+      });
+      await eventually(() => ok.length >= 30);
+      proxy.cut();
+      await eventually(async () => (await app.inject('/health/ready')).statusCode === 503);
+      await new Promise((r) => setTimeout(r, 1500));
+      await proxy.restore();
+      await eventually(async () => (await app.inject('/health/ready')).statusCode === 200);
+      const atRestore = ok.length;
+      await eventually(() => ok.length >= atRestore + 30); // recovered by itself
+      running = false;
+      await Promise.all(clients);
+
+      expect([...other.keys()]).toEqual([503]);
+      expect(slowest).toBeLessThan(10_000); // no hang
+      const rows = (await app.db.execute(
+        sql`select id::text from affiliation_checks where status <> 'ERROR'`,
+      )) as unknown as { id: string }[];
+      const audited = new Set(rows.map((r) => r.id));
+      expect(ok.filter((id) => !audited.has(id))).toEqual([]);
+      await eventually(() => {
+        const arrived = new Set(received.map((r) => String(r.body.check_id)));
+        return ok.every((id) => arrived.has(id));
+      }, 30_000);
+    } finally {
+      await proxy.stop();
+    }
+  }, 90_000);
+
   it('keeps an event the broker returned, records why, and publishes it once it can', async () => {
     const exchange = testExchange();
     const t = topology(exchange);
