@@ -30,7 +30,13 @@ export default fp<{ config: Config }>(
     const broker = connectBroker(config.AMQP_URL, {
       name: 'citizen-affiliation-worker',
       log: app.log.child({ component: 'amqp' }),
-      setup: (channel) => declareWorkerQueues(channel, names),
+      setup: async (channel) => {
+        await declareWorkerQueues(channel, names);
+        // Set here, awaited, rather than as consume()'s `prefetch` option: amqp-connection-manager
+        // 5 sends that one without awaiting it, so a channel closing at that moment (a SIGTERM
+        // right after start) left an unhandled rejection and the worker exited 1.
+        await channel.prefetch(config.WORKER_PREFETCH);
+      },
       publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
     });
     // The worker never checks citizens: the answer cache stays unused, so memory is enough.
@@ -48,7 +54,6 @@ export default fp<{ config: Config }>(
       topology: names,
       hub: hub.gateway,
       documents,
-      prefetch: config.WORKER_PREFETCH,
       log: app.log.child({ component: 'consumer' }),
       consumed: new Counter({
         name: 'consumer_messages_total',

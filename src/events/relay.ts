@@ -87,17 +87,22 @@ export class OutboxRelay {
     this.running = true;
     this.unsubscribe = this.o.outbox.onCommitted(() => this.onCommit());
     this.o.broker.connection.on('connect', () => this.wake?.());
-    void this.o.broker.channel.addSetup(async (channel: ConfirmChannel) => {
-      channel.on('return', (msg: Message) => {
-        const id = String(msg.properties.messageId ?? '');
-        this.returned.add(id);
-        this.o.metrics.returned.inc({ routing_key: msg.fields.routingKey });
-        this.o.log.error(
-          { event_id: id, routing_key: msg.fields.routingKey },
-          'event returned as unroutable',
-        );
-      });
-    });
+    // addSetup keeps the setup for every reconnect; its promise only reports the run on the
+    // current channel, which fails when the channel closes meanwhile (a SIGTERM right after
+    // start): that is no error, and unhandled it made the shutdown exit 1.
+    this.o.broker.channel
+      .addSetup(async (channel: ConfirmChannel) => {
+        channel.on('return', (msg: Message) => {
+          const id = String(msg.properties.messageId ?? '');
+          this.returned.add(id);
+          this.o.metrics.returned.inc({ routing_key: msg.fields.routingKey });
+          this.o.log.error(
+            { event_id: id, routing_key: msg.fields.routingKey },
+            'event returned as unroutable',
+          );
+        });
+      })
+      .catch(() => {});
     this.loop = this.run();
   }
 

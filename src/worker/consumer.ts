@@ -25,7 +25,6 @@ export interface ConsumerOptions {
   topology: Topology;
   hub: HubGateway;
   documents: DocumentService;
-  prefetch: number;
   log: FastifyBaseLogger;
   consumed: Counter<'outcome'>;
   /** Pause before requeueing a message our own dependencies failed on (no hot loop). */
@@ -50,14 +49,10 @@ export class DocumentRequestConsumer {
   constructor(private readonly o: ConsumerOptions) {}
 
   async start(): Promise<void> {
-    await this.o.broker.channel.consume(
-      this.o.topology.requestsQueue,
-      (msg) => {
-        const job = this.handle(msg).finally(() => this.inflight.delete(job));
-        this.inflight.add(job);
-      },
-      { prefetch: this.o.prefetch },
-    );
+    await this.o.broker.channel.consume(this.o.topology.requestsQueue, (msg) => {
+      const job = this.handle(msg).finally(() => this.inflight.delete(job));
+      this.inflight.add(job);
+    });
   }
 
   /** Stops taking messages and waits for those in hand. */

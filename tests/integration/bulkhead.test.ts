@@ -25,7 +25,7 @@ withServices('bulkhead: a slow hub does not drag the other routes down', () => {
     hub = await startHub();
     app = await buildTestApp({
       GOVCARPETA_URL: hub.url,
-      HUB_TIMEOUT_MS: '3000',
+      HUB_TIMEOUT_MS: '8000',
       HUB_RETRIES: '0',
       HUB_MAX_CONCURRENT: '10',
       CHECK_CACHE_TTL_SECONDS: '0',
@@ -41,7 +41,7 @@ withServices('bulkhead: a slow hub does not drag the other routes down', () => {
   });
 
   it('keeps p99 of /auth/me, the history and readiness far below the hub latency', async () => {
-    const HUB_LATENCY_MS = 2000;
+    const HUB_LATENCY_MS = 5000;
     hub.setFaults({ latencyMs: HUB_LATENCY_MS });
     const headers = { 'content-type': 'application/json', ...bearer(token) };
     const statuses = new Map<number, number>();
@@ -81,8 +81,8 @@ withServices('bulkhead: a slow hub does not drag the other routes down', () => {
     // The flood got answers, 200 or an immediate 503, never anything else.
     expect([...statuses.keys()].every((s) => s === 200 || s === 503)).toBe(true);
     expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
-    // Generous (88-112 ms measured here): a quarter of the hub's latency, on a shared machine
-    // that also runs other test files.
-    expect(p99(latencies)).toBeLessThan(HUB_LATENCY_MS / 4);
+    // Not a speed test: p99 measured 88-112 ms alone and up to 640 ms with the whole suite
+    // running beside it on 2 cores; what must not happen is waiting on the hub (5 s).
+    expect(p99(latencies)).toBeLessThan(HUB_LATENCY_MS / 2);
   }, 60_000);
 });
