@@ -11,23 +11,9 @@ import {
   withServices,
 } from '../helpers/app.js';
 import { forgeToken } from '../helpers/jwt.js';
+import { expectProblem } from '../helpers/problem.js';
 
 const LOGIN = '/api/v1/auth/login';
-
-function expectProblem(
-  res: { statusCode: number; headers: Record<string, unknown>; json: () => any },
-  status: number,
-  code: string,
-) {
-  expect(res.statusCode).toBe(status);
-  expect(String(res.headers['content-type'])).toMatch(/^application\/problem\+json/);
-  const body = res.json();
-  expect(body).toMatchObject({ status, code, type: expect.stringMatching(/^urn:/) });
-  expect(typeof body.title).toBe('string');
-  expect(typeof body.detail).toBe('string');
-  expect(body.request_id).toBeTruthy();
-  return body;
-}
 
 withServices('bad input gets a clear 4xx problem, never a 500', () => {
   let app: App;

@@ -7,6 +7,7 @@ import { amqpUrl, TestBroker, testExchange, withBroker } from '../helpers/amqp.j
 import { bearer, buildTestApp, createUser, login } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
 import { citizenId, startHub } from '../helpers/hub.js';
+import { expectProblem } from '../helpers/problem.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { eventually } from '../helpers/wait.js';
 
@@ -184,7 +185,7 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
           if (res.statusCode === 200) ok.push(res.json().check_id);
           else {
             other.set(res.statusCode, (other.get(res.statusCode) ?? 0) + 1);
-            expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+            expectProblem(res);
             await new Promise((r) => setTimeout(r, 50));
           }
         }
