@@ -22,7 +22,7 @@ const HELMET: HelmetOptions = {
  * computed once: @fastify/helmet rebuilt helmet's middleware (parsing the CSP) on every request,
  * which showed in the profiles.
  */
-export function helmetHeaders(options: HelmetOptions = HELMET): Record<string, string> {
+function helmetHeaders(options: HelmetOptions): Record<string, string> {
   const headers: Record<string, string> = {};
   const response = {
     setHeader: (name: string, value: string) => {
@@ -37,7 +37,7 @@ export function helmetHeaders(options: HelmetOptions = HELMET): Record<string, s
 /** Security headers (helmet's) and the CORS allow-list. */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const headers = helmetHeaders();
+    const headers = helmetHeaders(HELMET);
     app.addHook('onRequest', (_request, reply, done) => {
       reply.headers(headers);
       done();
