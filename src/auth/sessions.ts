@@ -58,6 +58,23 @@ export function hashToken(token: string): string {
 
 const jtiKey = (jti: string) => `denylist:jti:${jti}`;
 const familyKey = (fid: string) => `denylist:family:${fid}`;
+/** Holds the second up to which every access token of the user is refused. */
+const userKey = (userId: string) => `denylist:user:${userId}`;
+
+/**
+ * Refuses every access token the user holds now (for a disabled or deleted user). The mark
+ * lasts one access-token lifetime, after which those tokens have expired anyway; tokens issued
+ * later (after the user is enabled again) are not affected.
+ */
+export async function denyUserTokens(
+  store: ExpiringStore,
+  userId: string,
+  accessTtlSeconds: number,
+  now = new Date(),
+): Promise<void> {
+  const upTo = Math.ceil(now.getTime() / 1000);
+  await store.set(userKey(userId), String(upTo), (accessTtlSeconds + 1) * 1000);
+}
 
 /**
  * Login, refresh rotation with reuse detection, logout and revocation checks.
@@ -140,9 +157,14 @@ export class SessionService {
     this.o.onTokensRevoked?.('logout');
   }
 
-  /** One store round trip per protected request. */
-  isRevoked(claims: Pick<AccessClaims, 'jti' | 'fid'>): Promise<boolean> {
-    return this.o.store.anyExists([jtiKey(claims.jti), familyKey(claims.fid)]);
+  /** The token, its login or its user was revoked. One store round trip per protected request. */
+  async isRevoked(claims: Pick<VerifiedClaims, 'jti' | 'fid' | 'sub' | 'iat'>): Promise<boolean> {
+    const [token, family, user] = await this.o.store.getMany([
+      jtiKey(claims.jti),
+      familyKey(claims.fid),
+      userKey(claims.sub),
+    ]);
+    return token !== null || family !== null || (user !== null && claims.iat <= Number(user));
   }
 
   private denyFamily(familyId: string): Promise<void> {

@@ -26,8 +26,11 @@ export class MemoryStore implements ExpiringStore {
     for (const key of keys) this.put(key, { count: 1, expiresAt: this.now() + ttlMs });
   }
 
-  async anyExists(keys: string[]): Promise<boolean> {
-    return keys.some((key) => this.live(key) !== undefined);
+  async getMany(keys: string[]): Promise<(string | null)[]> {
+    return keys.map((key) => {
+      const entry = this.live(key);
+      return entry ? (entry.value ?? String(entry.count)) : null;
+    });
   }
 
   async increment(key: string, windowMs: number): Promise<Counter> {

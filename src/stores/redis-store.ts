@@ -14,9 +14,9 @@ export class RedisStore implements ExpiringStore {
     await this.exec(tx);
   }
 
-  async anyExists(keys: string[]): Promise<boolean> {
-    if (keys.length === 0) return false;
-    return (await this.guard(this.redis.exists(...keys))) > 0;
+  async getMany(keys: string[]): Promise<(string | null)[]> {
+    if (keys.length === 0) return [];
+    return this.guard(this.redis.mget(...keys));
   }
 
   async increment(key: string, windowMs: number): Promise<Counter> {

@@ -5,8 +5,8 @@
 export interface ExpiringStore {
   /** Sets each key, expiring after ttlMs. */
   setFlags(keys: string[], ttlMs: number): Promise<void>;
-  /** True when any of the keys is set. One round trip. */
-  anyExists(keys: string[]): Promise<boolean>;
+  /** Each key's value (null when unset or expired), in order. One round trip. */
+  getMany(keys: string[]): Promise<(string | null)[]>;
   /** Adds one to a counter that expires windowMs after its first increment. */
   increment(key: string, windowMs: number): Promise<Counter>;
   peek(key: string): Promise<Counter>;

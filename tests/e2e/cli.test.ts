@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { buildTestApp, login, withServices } from '../helpers/app.js';
+import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { runScript } from '../helpers/process.js';
 
 const databaseUrl = inject('databaseUrl') as string;
@@ -60,6 +60,81 @@ withServices('npm run user:create', () => {
       'short\n',
     );
     expect(short).toMatchObject({ code: 2, output: expect.stringMatching(/at least 12/) });
+  });
+});
+
+withServices('npm run user:disable', () => {
+  const env = {
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: inject('redisUrl') as string,
+    REDIS_KEY_PREFIX: `ca:test:${inject('runId')}:`,
+  };
+  const run = async (args: string[], extraEnv: Record<string, string> = {}) => {
+    const cli = runScript('src/cli/user-disable.ts', args, { ...env, ...extraEnv });
+    return { code: (await cli.exited).code, output: cli.output() };
+  };
+
+  it('stops a user at once: its access and refresh tokens and its password stop working', async () => {
+    const app = await buildTestApp();
+    try {
+      const user = await createUser(app, ['operator']);
+      const pair = await login(app, user);
+      const me = (token: string) => app.inject({ url: '/api/v1/auth/me', headers: bearer(token) });
+      expect((await me(pair.access_token)).statusCode).toBe(200);
+
+      const disabled = await run(['--username', user.username]);
+      expect(disabled).toMatchObject({
+        code: 0,
+        output: expect.stringMatching(/refused from now on/),
+      });
+      expect((await me(pair.access_token)).json()).toMatchObject({ code: 'TOKEN_REVOKED' });
+      const refresh = await app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/refresh',
+        payload: { refresh_token: pair.refresh_token },
+      });
+      expect(refresh.statusCode).toBe(401);
+      await expect(login(app, user)).rejects.toThrow(/401/);
+
+      // --enable: new logins work; the token from before the disable stays refused.
+      await new Promise((r) => setTimeout(r, 1100)); // iat has one-second resolution
+      expect((await run(['--username', user.username, '--enable'])).code).toBe(0);
+      const again = await login(app, user);
+      expect((await me(again.access_token)).statusCode).toBe(200);
+      expect((await me(pair.access_token)).statusCode).toBe(401);
+
+      const deleted = await run(['--username', user.username, '--delete']);
+      expect(deleted).toMatchObject({ code: 0, output: expect.stringMatching(/deleted user/) });
+      expect((await me(again.access_token)).json()).toMatchObject({ code: 'TOKEN_REVOKED' });
+      await expect(login(app, user)).rejects.toThrow(/401/);
+      expect(await run(['--username', user.username])).toMatchObject({
+        code: 1,
+        output: expect.stringMatching(/no user/),
+      });
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('changes nothing when Redis is configured but unreachable, and refuses bad usage', async () => {
+    const app = await buildTestApp();
+    try {
+      const user = await createUser(app, ['service']);
+      const down = await run(['--username', user.username], { REDIS_URL: 'redis://127.0.0.1:1' });
+      expect(down).toMatchObject({
+        code: 1,
+        output: expect.stringMatching(/Redis is not reachable/),
+      });
+      await login(app, user); // still enabled
+      expect((await run([])).code).toBe(2);
+      expect(await run(['--usernme', user.username])).toMatchObject({
+        code: 2,
+        output: expect.stringMatching(/Unknown option '--usernme'[\s\S]*usage:/),
+      });
+      expect((await run(['--username', user.username, '--delete', '--enable'])).code).toBe(2);
+    } finally {
+      await app.close();
+    }
   });
 });
 

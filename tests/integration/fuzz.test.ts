@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ROLES, type Role } from '../../db/schema.js';
+import { stopUser } from '../../db/users.js';
 import type { App } from '../../src/app.js';
 import { allows, type Permission } from '../../src/auth/roles.js';
+import { denyUserTokens } from '../../src/auth/sessions.js';
 import {
   bearer,
   buildTestApp,
@@ -232,7 +234,7 @@ withServices('fuzz: hostile input never breaks the service or its access rules',
     );
   }, 300_000);
 
-  it('forged, tampered, expired and revoked tokens are refused with 401', async () => {
+  it('forged, tampered, expired and revoked tokens, and those of stopped users, are refused with 401', async () => {
     const now = Math.floor(Date.now() / 1000);
     const good = tokens.get('admin') as string;
     const revoked = await (async () => {
@@ -245,6 +247,16 @@ withServices('fuzz: hostile input never breaks the service or its access rules',
       });
       return pair.access_token;
     })();
+    // What `npm run user:disable` does, with and without --delete.
+    const ofStoppedUser = async (how: 'disable' | 'delete') => {
+      const user = await createUser(app, ['admin']);
+      const pair = await login(app, user);
+      await stopUser(app.db, user.username, how);
+      await denyUserTokens(app.store, user.id, 900);
+      return pair.access_token;
+    };
+    const disabled = await ofStoppedUser('disable');
+    const deleted = await ofStoppedUser('delete');
     const claims = fc.record({
       sub: fc.oneof(fc.uuid(), hostileString),
       roles: fc.oneof(fc.constant(['admin']), fc.constant('admin'), fc.constant([]), hostileValue),
@@ -268,7 +280,7 @@ withServices('fuzz: hostile input never breaks the service or its access rules',
         .tuple(fc.nat({ max: good.length - 1 }), fc.constantFrom('A', 'b', '0', '_', '-', '.'))
         .filter(([i, ch]) => good[i] !== ch)
         .map(([i, ch]) => `${good.slice(0, i)}${ch}${good.slice(i + 1)}`),
-      fc.constant(revoked),
+      fc.constantFrom(revoked, disabled, deleted),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...PROTECTED), token, async (route, t) => {

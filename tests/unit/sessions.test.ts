@@ -4,7 +4,7 @@ import { createDatabase, type Database } from '../../db/client.js';
 import { users } from '../../db/schema.js';
 import { insertUser } from '../../db/users.js';
 import { hashPassword } from '../../src/auth/passwords.js';
-import { type AccessClaims, SessionService } from '../../src/auth/sessions.js';
+import { type AccessClaims, denyUserTokens, SessionService } from '../../src/auth/sessions.js';
 import type { AppError } from '../../src/errors.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 
@@ -46,6 +46,15 @@ describe('SessionService', () => {
     await database.close();
   });
 
+  /** Claims of a token issued now, of no revoked login unless told. */
+  const anyToken = (claims: { fid?: string; sub?: string }) => ({
+    jti: 'any',
+    fid: 'no-family',
+    sub: 'no-user',
+    iat: Math.floor(clock / 1000),
+    ...claims,
+  });
+
   const codeOf = (p: Promise<unknown>) =>
     p.then(
       () => 'ok',
@@ -84,14 +93,14 @@ describe('SessionService', () => {
     const fid = signed.at(-1)?.fid as string;
     const second = await sessions.refresh(first.refresh_token);
     expect(signed.at(-1)?.fid).toBe(fid);
-    expect(await sessions.isRevoked({ jti: 'any', fid })).toBe(false);
+    expect(await sessions.isRevoked(anyToken({ fid }))).toBe(false);
     expect(await codeOf(sessions.refresh(first.refresh_token))).toBe('401 UNAUTHORIZED');
-    expect(await sessions.isRevoked({ jti: 'any', fid })).toBe(true);
+    expect(await sessions.isRevoked(anyToken({ fid }))).toBe(true);
     expect(await codeOf(sessions.refresh(second.refresh_token))).toBe('401 UNAUTHORIZED');
     expect(events).toContain('revoked:refresh_reuse');
     // The family's denial lasts one access-token lifetime, then tokens have expired anyway.
     clock += 900_000;
-    expect(await sessions.isRevoked({ jti: 'any', fid })).toBe(false);
+    expect(await sessions.isRevoked(anyToken({ fid }))).toBe(false);
   });
 
   it('refuses a disabled user at login and at refresh', async () => {
@@ -104,5 +113,18 @@ describe('SessionService', () => {
     expect(await codeOf(sessions.login('alice', 'alice-password', '5.5.5.5'))).toBe(
       '401 UNAUTHORIZED',
     );
+  });
+
+  it("refuses a stopped user's tokens issued up to then, for one access lifetime", async () => {
+    const before = anyToken({ sub: 'bob' });
+    expect(await sessions.isRevoked(before)).toBe(false);
+    await denyUserTokens(store, 'bob', 900, new Date(clock));
+    expect(await sessions.isRevoked(before)).toBe(true);
+    expect(await sessions.isRevoked(anyToken({ sub: 'carol' }))).toBe(false);
+    clock += 2000; // enabled again and logged in later: a new token is accepted
+    expect(await sessions.isRevoked(anyToken({ sub: 'bob' }))).toBe(false);
+    expect(await sessions.isRevoked(before)).toBe(true);
+    clock += 900_000; // the mark outlives every token it refuses, then goes
+    expect(await store.get('denylist:user:bob')).toBeNull();
   });
 });
