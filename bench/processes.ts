@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../src/paths.js';
@@ -13,8 +13,18 @@ export interface Proc {
   stop: () => Promise<void>;
 }
 
+/**
+ * The Node.js that runs the processes under test: `BENCH_NODE` (e.g. the major the image ships),
+ * else the one running the bench. The load generator always runs on the bench's own Node.
+ */
+export const benchNode = process.env.BENCH_NODE || process.execPath;
+
+export function nodeVersion(): string {
+  return execFileSync(benchNode, ['--version'], { encoding: 'utf8' }).trim();
+}
+
 export function start(name: string, args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, args, {
+  const child = spawn(benchNode, args, {
     cwd: projectRoot,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

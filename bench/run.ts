@@ -11,7 +11,15 @@ import { insertUser } from '../db/users.js';
 import { hashPassword } from '../src/auth/passwords.js';
 import { topology } from '../src/events/topology.js';
 import { projectRoot } from '../src/paths.js';
-import { freePort, imageNodeOptions, type Proc, rssMiB, start, waitReady } from './processes.js';
+import {
+  freePort,
+  imageNodeOptions,
+  nodeVersion,
+  type Proc,
+  rssMiB,
+  start,
+  waitReady,
+} from './processes.js';
 import { budget, markdown, type Row } from './report.js';
 
 /**
@@ -22,6 +30,7 @@ import { budget, markdown, type Row } from './report.js';
  * BENCH_WARMUP (s, 3), BENCH_ONLY (a regex of scenario names; the floor always runs),
  * BENCH_PROFILE=1 (the service writes a CPU profile to bench/results/profiles), BENCH_SERVICE_ENV
  * (space-separated NAME=value settings for the service, to compare tunings),
+ * BENCH_NODE (the Node.js binary for the service, simulator and baselines),
  * BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_AMQP_URL.
  */
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -311,7 +320,7 @@ async function main(): Promise<number> {
 
   const budgets = budget(rows);
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}, ${DURATION}s per scenario after ${WARMUP}s warm-up`;
+  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${nodeVersion()} (load generator on ${process.version}), ${DURATION}s per scenario after ${WARMUP}s warm-up`;
   const md = markdown(rows, budgets, machine);
   process.stdout.write(`\n${md}`);
   const dir = join(projectRoot, 'bench/results');
