@@ -86,23 +86,11 @@ export class OutboxRelay {
     if (this.running) return;
     this.running = true;
     this.unsubscribe = this.o.outbox.onCommitted(() => this.onCommit());
-    this.o.broker.connection.on('connect', () => this.wake?.());
+    this.o.broker.connection.on('connect', this.onConnect);
     // addSetup keeps the setup for every reconnect; its promise only reports the run on the
     // current channel, which fails when the channel closes meanwhile (a SIGTERM right after
     // start): that is no error, and unhandled it made the shutdown exit 1.
-    this.o.broker.channel
-      .addSetup(async (channel: ConfirmChannel) => {
-        channel.on('return', (msg: Message) => {
-          const id = String(msg.properties.messageId ?? '');
-          this.returned.add(id);
-          this.o.metrics.returned.inc({ routing_key: msg.fields.routingKey });
-          this.o.log.error(
-            { event_id: id, routing_key: msg.fields.routingKey },
-            'event returned as unroutable',
-          );
-        });
-      })
-      .catch(() => {});
+    this.o.broker.channel.addSetup(this.listenForReturns).catch(() => {});
     this.loop = this.run();
   }
 
@@ -113,7 +101,30 @@ export class OutboxRelay {
     this.wake?.();
     await this.loop;
     this.unsubscribe?.();
+    // start() again must not add a second listener of each kind (a return counted twice).
+    this.o.broker.connection.off('connect', this.onConnect);
+    await this.o.broker.channel
+      .removeSetup(this.listenForReturns, (channel: ConfirmChannel) => {
+        channel.off('return', this.onReturn);
+      })
+      .catch(() => {});
   }
+
+  private readonly onConnect = () => this.wake?.();
+
+  private readonly listenForReturns = async (channel: ConfirmChannel) => {
+    channel.on('return', this.onReturn);
+  };
+
+  private readonly onReturn = (msg: Message) => {
+    const id = String(msg.properties.messageId ?? '');
+    this.returned.add(id);
+    this.o.metrics.returned.inc({ routing_key: msg.fields.routingKey });
+    this.o.log.error(
+      { event_id: id, routing_key: msg.fields.routingKey },
+      'event returned as unroutable',
+    );
+  };
 
   /** Publishes what is pending now; returns how many events were confirmed. */
   async drainOnce(): Promise<number> {

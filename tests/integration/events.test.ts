@@ -246,6 +246,40 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     await eventually(async () => (await pending())[0]?.sent_at != null);
   }, 60_000);
 
+  it('a relay stopped and started again listens once: a returned event counts once per attempt', async () => {
+    const exchange = testExchange();
+    const t = topology(exchange);
+    const app = await start({ AMQP_EXCHANGE: exchange });
+    const relay = app.relay;
+    const amqp = app.broker;
+    if (!relay || !amqp) throw new Error('the app has no relay');
+    await eventually(() => amqp.isConnected());
+    const connectListeners = amqp.connection.listenerCount('connect');
+    await relay.stop();
+    relay.start();
+    expect(amqp.connection.listenerCount('connect')).toBe(connectListeners);
+    await new Promise((r) => setTimeout(r, 300)); // the topology is declared on connect
+    await broker.channel.deleteExchange(t.unroutedExchange);
+    const res = await check(app, await tokenFor(app), citizenId('eligible'));
+    const checkId = res.json().check_id;
+    await eventually(async () => {
+      const [row] = (await app.db.execute(
+        sql`select attempts from outbox where payload->>'check_id' = ${checkId}`,
+      )) as unknown as { attempts: number }[];
+      return (row?.attempts ?? 0) >= 1;
+    });
+    await relay.stop(); // no attempt in flight while the two are read
+    const [row] = (await app.db.execute(
+      sql`select attempts from outbox where payload->>'check_id' = ${checkId}`,
+    )) as unknown as { attempts: number }[];
+    const metrics = (await app.inject('/metrics')).body;
+    const returned = /events_returned_total\{routing_key="affiliation.checked"\} (\d+)/.exec(
+      metrics,
+    );
+    expect(Number(returned?.[1])).toBe(row?.attempts);
+    await broker.channel.assertExchange(t.unroutedExchange, 'fanout', { durable: true });
+  }, 60_000);
+
   it('shuts down in bounded time when RabbitMQ goes away during the shutdown', async () => {
     if (!amqpUrl) return;
     const proxy = await TcpProxy.forUrl(amqpUrl).start();
