@@ -103,8 +103,9 @@ export class OutboxRelay {
     this.unsubscribe?.();
     // start() again must not add a second listener of each kind (a return counted twice).
     this.o.broker.connection.off('connect', this.onConnect);
-    await this.o.broker.channel
-      .removeSetup(this.listenForReturns, (channel: ConfirmChannel) => {
+    // Not awaited: with the connection dead it would wait for the heartbeat to notice.
+    this.o.broker.channel
+      .removeSetup(this.listenForReturns, async (channel: ConfirmChannel) => {
         channel.off('return', this.onReturn);
       })
       .catch(() => {});

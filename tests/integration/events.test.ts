@@ -277,7 +277,16 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
       metrics,
     );
     expect(Number(returned?.[1])).toBe(row?.attempts);
+    // Leave nothing pending: the next test's relays would publish it into their exchange.
     await broker.channel.assertExchange(t.unroutedExchange, 'fanout', { durable: true });
+    await broker.bind(exchange, 'affiliation.checked');
+    relay.start();
+    await eventually(async () => {
+      const [sent] = (await app.db.execute(
+        sql`select sent_at from outbox where payload->>'check_id' = ${checkId}`,
+      )) as unknown as { sent_at: Date | null }[];
+      return sent?.sent_at != null;
+    }, 40_000);
   }, 60_000);
 
   it('shuts down in bounded time when RabbitMQ goes away during the shutdown', async () => {
