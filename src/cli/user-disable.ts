@@ -1,4 +1,4 @@
-import { enableUser, stopUser } from '../../db/users.js';
+import { enableUser, normalizeUsername, stopUser } from '../../db/users.js';
 import { denyUserTokens } from '../auth/sessions.js';
 import { databaseFromEnv, runCommand, storeFromEnv } from './env.js';
 
@@ -18,7 +18,7 @@ await runCommand(
     enable: { type: 'boolean', default: false },
   },
   async (values) => {
-    const username = values.username?.trim() ?? '';
+    const username = normalizeUsername(values.username ?? '');
     if (!username || (values.delete && values.enable)) {
       console.error(USAGE);
       return 2;
@@ -28,7 +28,7 @@ await runCommand(
     try {
       if (values.enable) {
         if (!(await enableUser(database.db, username))) return noSuchUser(username);
-        process.stdout.write(`enabled user ${username.toLowerCase()}\n`);
+        process.stdout.write(`enabled user ${username}\n`);
         return 0;
       }
       // Redis first: if it is configured but unreachable, change nothing and say so.
@@ -37,7 +37,7 @@ await runCommand(
         const how = values.delete ? 'delete' : 'disable';
         const userId = await stopUser(database.db, username, how);
         if (!userId) return noSuchUser(username);
-        process.stdout.write(`${how}d user ${username.toLowerCase()}; refresh tokens revoked\n`);
+        process.stdout.write(`${how}d user ${username}; refresh tokens revoked\n`);
         if (!redis.store) {
           console.error(
             'REDIS_URL is unset: access tokens already issued to this user stay valid until they ' +
@@ -58,6 +58,6 @@ await runCommand(
 );
 
 function noSuchUser(username: string): number {
-  console.error(`no user "${username.toLowerCase()}"`);
+  console.error(`no user "${username}"`);
   return 1;
 }

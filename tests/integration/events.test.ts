@@ -46,6 +46,14 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
       payload: { citizen_id: id },
     });
 
+  /** The outbox row of a check's event. */
+  const outboxRow = async (app: App, checkId: string) =>
+    (
+      (await app.db.execute(
+        sql`select attempts, last_error, sent_at from outbox where payload->>'check_id' = ${checkId}`,
+      )) as unknown as { attempts: number; last_error: string | null; sent_at: Date | null }[]
+    )[0];
+
   beforeAll(async () => {
     hub = await startHub();
     broker = await TestBroker.open();
@@ -227,12 +235,8 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     await broker.channel.deleteExchange(t.unroutedExchange);
     const res = await check(app, await tokenFor(app), citizenId('eligible'));
     const checkId = res.json().check_id;
-    const pending = async () =>
-      (await app.db.execute(
-        sql`select attempts, last_error, sent_at from outbox where payload->>'check_id' = ${checkId}`,
-      )) as unknown as { attempts: number; last_error: string | null; sent_at: Date | null }[];
-    await eventually(async () => ((await pending())[0]?.attempts ?? 0) >= 1);
-    const [row] = await pending();
+    await eventually(async () => ((await outboxRow(app, checkId))?.attempts ?? 0) >= 1);
+    const row = await outboxRow(app, checkId);
     expect(row?.sent_at).toBeNull();
     expect(row?.last_error).toMatch(/unroutable/);
     expect((await app.inject('/metrics')).body).toMatch(
@@ -243,7 +247,7 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     await broker.channel.assertExchange(t.unroutedExchange, 'fanout', { durable: true });
     const received = await broker.bind(exchange, 'affiliation.checked');
     await eventually(() => received.some((r) => r.body.check_id === checkId), 40_000);
-    await eventually(async () => (await pending())[0]?.sent_at != null);
+    await eventually(async () => (await outboxRow(app, checkId))?.sent_at != null);
   }, 60_000);
 
   it('a relay stopped and started again listens once: a returned event counts once per attempt', async () => {
@@ -262,16 +266,9 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     await broker.channel.deleteExchange(t.unroutedExchange);
     const res = await check(app, await tokenFor(app), citizenId('eligible'));
     const checkId = res.json().check_id;
-    await eventually(async () => {
-      const [row] = (await app.db.execute(
-        sql`select attempts from outbox where payload->>'check_id' = ${checkId}`,
-      )) as unknown as { attempts: number }[];
-      return (row?.attempts ?? 0) >= 1;
-    });
+    await eventually(async () => ((await outboxRow(app, checkId))?.attempts ?? 0) >= 1);
     await relay.stop(); // no attempt in flight while the two are read
-    const [row] = (await app.db.execute(
-      sql`select attempts from outbox where payload->>'check_id' = ${checkId}`,
-    )) as unknown as { attempts: number }[];
+    const row = await outboxRow(app, checkId);
     const metrics = (await app.inject('/metrics')).body;
     const returned = /events_returned_total\{routing_key="affiliation.checked"\} (\d+)/.exec(
       metrics,
@@ -281,12 +278,7 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     await broker.channel.assertExchange(t.unroutedExchange, 'fanout', { durable: true });
     await broker.bind(exchange, 'affiliation.checked');
     relay.start();
-    await eventually(async () => {
-      const [sent] = (await app.db.execute(
-        sql`select sent_at from outbox where payload->>'check_id' = ${checkId}`,
-      )) as unknown as { sent_at: Date | null }[];
-      return sent?.sent_at != null;
-    }, 40_000);
+    await eventually(async () => (await outboxRow(app, checkId))?.sent_at != null, 40_000);
   }, 60_000);
 
   it('shuts down in bounded time when RabbitMQ goes away during the shutdown', async () => {
