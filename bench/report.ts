@@ -11,6 +11,8 @@ export interface Row {
   non2xx: number;
   /** Largest RSS of the process under test during the run, MiB. */
   rssMiB: number;
+  /** CPU time per answered request by group of processes (bench/cpu.ts), µs. */
+  cpuMicrosPerRequest: Record<string, number>;
 }
 
 export interface Budget {
@@ -73,9 +75,43 @@ export function markdown(rows: Row[], budgets: Budget[], machine: string): strin
         `| ${r.name} | ${r.connections} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.timeouts} | ${r.non2xx} | ${r.rssMiB.toFixed(0)} | ${ratioToFloor(rows, r).toFixed(2)} |`,
     ),
     '',
+    ...cpuTable(rows),
+    '',
     '| budget | measured | |',
     '|---|---|---|',
     ...budgets.map((b) => `| ${b.rule} | ${b.measured} | ${b.pass ? 'pass' : '**FAIL**'} |`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** Columns of the CPU table, in this order; groups not listed here are summed into "other". */
+const CPU_GROUPS = ['service', 'baselines', 'simulator', 'postgres', 'redis', 'rabbitmq'];
+
+/** CPU µs per request by process group: where each scenario's machine time went. */
+function cpuTable(rows: Row[]): string[] {
+  if (rows.every((r) => Object.keys(r.cpuMicrosPerRequest).length === 0)) return [];
+  const header = ['scenario', 'process under test', ...CPU_GROUPS.slice(2), 'load generator'];
+  const lines = [
+    'CPU per request, µs (all processes on the machine; "process under test" is the service or',
+    "the baselines' process):",
+    '',
+    `| ${header.join(' | ')} | other | total |`,
+    `|---|${header
+      .slice(1)
+      .map(() => '---:')
+      .join('|')}|---:|---:|`,
+  ];
+  for (const r of rows) {
+    const cpu = r.cpuMicrosPerRequest;
+    const tested = r.target === 'service' ? (cpu.service ?? 0) : (cpu.baselines ?? 0);
+    const cells = [
+      tested,
+      ...CPU_GROUPS.slice(2).map((g) => cpu[g] ?? 0),
+      cpu['load generator'] ?? 0,
+    ];
+    const total = Object.values(cpu).reduce((a, b) => a + b, 0);
+    const other = total - cells.reduce((a, b) => a + b, 0);
+    lines.push(`| ${r.name} | ${[...cells, other, total].map((n) => n.toFixed(0)).join(' | ')} |`);
+  }
+  return lines;
 }

@@ -11,6 +11,7 @@ import { insertUser } from '../db/users.js';
 import { hashPassword } from '../src/auth/passwords.js';
 import { topology } from '../src/events/topology.js';
 import { projectRoot } from '../src/paths.js';
+import { cpuSnapshot, cpuUsed } from './cpu.js';
 import {
   freePort,
   imageNodeOptions,
@@ -141,8 +142,13 @@ async function measure(s: Scenario, token: string): Promise<Row> {
   const sampler = setInterval(() => {
     peak = Math.max(peak, rssMiB(s.target.child.pid));
   }, 250);
+  const named = new Map(procs.map((p) => [p.child.pid ?? 0, p.name]));
+  named.set(process.pid, 'load generator');
+  const before = cpuSnapshot(named);
   const r = await cannon(s, token, DURATION);
+  const used = cpuUsed(before, cpuSnapshot(named));
   clearInterval(sampler);
+  const answered = Math.max(1, r.requests.total);
   return {
     name: s.name,
     target: s.target.name === 'service' ? 'service' : 'baseline',
@@ -154,6 +160,9 @@ async function measure(s: Scenario, token: string): Promise<Row> {
     timeouts: r.timeouts,
     non2xx: r.non2xx,
     rssMiB: peak,
+    cpuMicrosPerRequest: Object.fromEntries(
+      Object.entries(used).map(([group, seconds]) => [group, (seconds * 1e6) / answered]),
+    ),
   };
 }
 
