@@ -33,6 +33,13 @@ export const envSchema = z.object({
     .describe('`production` refuses embedded defaults and weak secrets.'),
   HOST: z.string().min(1).default('0.0.0.0').describe('Interface to listen on.'),
   PORT: int(0, 65535).default(8000).describe('Port to listen on.'),
+  LISTEN_SOCKETS: int(1, 256)
+    .default(32)
+    .describe(
+      'Listening sockets on PORT (SO_REUSEPORT, Node ≥ 22.12): a busy process accepts one ' +
+        'connection per socket per event-loop turn, so one socket leaves a burst of new ' +
+        'connections waiting. On older Node, one.',
+    ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')

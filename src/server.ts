@@ -2,6 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ensureBootstrapAdmin } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
+import { listenOnSockets, reusePortSupported } from './listen.js';
 
 /** Entry point: parse config, build the app, listen, and close gracefully on signals. */
 async function main() {
@@ -21,7 +22,19 @@ async function main() {
   const password = config.embeddedDatabase
     ? await ensureBootstrapAdmin(app.db, config.BOOTSTRAP_ADMIN_USERNAME)
     : undefined;
-  await app.listen({ host: config.HOST, port: config.PORT });
+  const sockets = await listenOnSockets(app, {
+    host: config.HOST,
+    port: config.PORT,
+    sockets: config.LISTEN_SOCKETS,
+  });
+  if (sockets < config.LISTEN_SOCKETS && !reusePortSupported()) {
+    app.log.info(
+      { node: process.version, LISTEN_SOCKETS: config.LISTEN_SOCKETS },
+      'listening on one socket: this Node.js cannot share a port between sockets (22.12+ can)',
+    );
+  } else if (sockets > 1) {
+    app.log.info({ sockets }, 'listening on several sockets of one port (SO_REUSEPORT)');
+  }
 
   const base = `http://localhost:${config.PORT}`;
   if (password) {
