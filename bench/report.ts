@@ -11,6 +11,11 @@ export interface Row {
   non2xx: number;
   /** Largest RSS of the process under test during the run, MiB. */
   rssMiB: number;
+  /**
+   * Events still in the outbox when the scenario ended: work the relay had not caught up with,
+   * so not paid for in this scenario's numbers (0 for the baselines).
+   */
+  eventsPending: number;
   /** CPU time per answered request by group of processes (bench/cpu.ts), µs. */
   cpuMicrosPerRequest: Record<string, number>;
 }
@@ -82,11 +87,11 @@ export function markdown(rows: Row[], budgets: Budget[], machine: string): strin
   const lines = [
     `Machine: ${machine}`,
     '',
-    '| scenario | conns | req/s | p50 ms | p99 ms | errors | timeouts | non-2xx | RSS MiB | × floor | × floor + event |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| scenario | conns | req/s | p50 ms | p99 ms | errors | timeouts | non-2xx | RSS MiB | events left | × floor | × floor + event |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.connections} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.timeouts} | ${r.non2xx} | ${r.rssMiB.toFixed(0)} | ${ratioToFloor(rows, r).toFixed(2)} | ${ratioToFloor(rows, r, FLOOR_EVENT).toFixed(2)} |`,
+        `| ${r.name} | ${r.connections} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.timeouts} | ${r.non2xx} | ${r.rssMiB.toFixed(0)} | ${r.eventsPending} | ${ratioToFloor(rows, r).toFixed(2)} | ${ratioToFloor(rows, r, FLOOR_EVENT).toFixed(2)} |`,
     ),
     ...floorDrift(rows),
     '',

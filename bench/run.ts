@@ -78,6 +78,7 @@ async function setupDatabase(): Promise<string> {
 
 async function cleanup(): Promise<void> {
   await Promise.allSettled(procs.map((p) => p.stop()));
+  await benchDb?.end({ timeout: 2 });
   const admin = postgres(PG, { max: 1, onnotice: () => {} });
   await admin.unsafe(`drop database if exists "${dbName}" with (force)`).catch(() => {});
   await admin.end();
@@ -136,6 +137,16 @@ function cannon(s: Scenario, token: string, seconds: number) {
   });
 }
 
+/** The bench's own connection to the run's database (pending events). */
+let benchDb: postgres.Sql | undefined;
+
+/** Events committed but not yet published: what a scenario left for the relay to do later. */
+async function pendingEvents(): Promise<number> {
+  if (!benchDb) return 0;
+  const [row] = await benchDb`select count(*)::int as n from outbox where sent_at is null`;
+  return (row?.n as number | undefined) ?? 0;
+}
+
 async function measure(s: Scenario, token: string): Promise<Row> {
   const warm = s.warmUp === false ? 0 : WARMUP;
   log(`- ${s.name} (${s.connections} connections): warm-up ${warm}s, then ${DURATION}s`);
@@ -150,6 +161,7 @@ async function measure(s: Scenario, token: string): Promise<Row> {
   const r = await cannon(s, token, DURATION);
   const used = cpuUsed(before, cpuSnapshot(named));
   clearInterval(sampler);
+  const eventsPending = s.target.name === 'service' ? await pendingEvents() : 0;
   const answered = Math.max(1, r.requests.total);
   return {
     name: s.name,
@@ -162,6 +174,7 @@ async function measure(s: Scenario, token: string): Promise<Row> {
     timeouts: r.timeouts,
     non2xx: r.non2xx,
     rssMiB: peak,
+    eventsPending,
     cpuMicrosPerRequest: Object.fromEntries(
       Object.entries(used).map(([group, seconds]) => [group, (seconds * 1e6) / answered]),
     ),
@@ -171,6 +184,7 @@ async function measure(s: Scenario, token: string): Promise<Row> {
 async function main(): Promise<number> {
   log(`bench ${runId}: database ${dbName}, exchange ${exchange}`);
   const databaseUrl = await setupDatabase();
+  benchDb = postgres(databaseUrl, { max: 1, onnotice: () => {} });
   const [simPort, servicePort, basePort] = [await freePort(), await freePort(), await freePort()];
 
   const sim = start('simulator', ['dist/src/cli/hub-sim.js'], {
