@@ -170,7 +170,12 @@ export const envSchema = z.object({
     .describe(
       'Relay: how often to look for pending events it was not told about (e.g. rows of a replica that died before relaying them).',
     ),
-  OUTBOX_BATCH_SIZE: int(1, 10_000).default(200).describe('Relay: events claimed per batch.'),
+  OUTBOX_BATCH_SIZE: int(1, 10_000)
+    .default(2000)
+    .describe(
+      'Relay: most events claimed per batch. Under saturation one batch spans several long ' +
+        'event-loop turns, so it must hold what arrives meanwhile, or the outbox falls behind.',
+    ),
   OUTBOX_PUBLISH_TIMEOUT_MS: int(100, 600_000)
     .default(10_000)
     .describe('Relay: a broker confirm slower than this fails the batch (retried later).'),
