@@ -219,6 +219,8 @@ async function main(): Promise<number> {
   await waitReady(`${serviceUrl}/health/ready`, service);
 
   const baselines = start('baselines', ['--import', 'tsx', 'bench/baselines.ts'], {
+    NODE_ENV: 'production',
+    NODE_OPTIONS: imageNodeOptions(), // the references run with the service's runtime settings
     PORT: String(basePort),
     DATABASE_URL: databaseUrl,
     REDIS_URL: REDIS,
