@@ -104,13 +104,16 @@ export function markdown(rows: Row[], budgets: Budget[], machine: string): strin
   return `${lines.join('\n')}\n`;
 }
 
-/** Columns of the CPU table, in this order; groups not listed here are summed into "other". */
-const CPU_GROUPS = ['service', 'baselines', 'simulator', 'postgres', 'redis', 'rabbitmq'];
+/**
+ * Columns of the CPU table after the process under test (the service or the baselines), in this
+ * order; groups not listed here are summed into "other".
+ */
+const CPU_GROUPS = ['simulator', 'postgres', 'redis', 'rabbitmq', 'load generator'];
 
 /** CPU µs per request by process group: where each scenario's machine time went. */
 function cpuTable(rows: Row[]): string[] {
   if (rows.every((r) => Object.keys(r.cpuMicrosPerRequest).length === 0)) return [];
-  const header = ['scenario', 'process under test', ...CPU_GROUPS.slice(2), 'load generator'];
+  const header = ['scenario', 'process under test', ...CPU_GROUPS];
   const lines = [
     'CPU per request, µs (all processes on the machine; "process under test" is the service or',
     "the baselines' process):",
@@ -124,11 +127,7 @@ function cpuTable(rows: Row[]): string[] {
   for (const r of rows) {
     const cpu = r.cpuMicrosPerRequest;
     const tested = r.target === 'service' ? (cpu.service ?? 0) : (cpu.baselines ?? 0);
-    const cells = [
-      tested,
-      ...CPU_GROUPS.slice(2).map((g) => cpu[g] ?? 0),
-      cpu['load generator'] ?? 0,
-    ];
+    const cells = [tested, ...CPU_GROUPS.map((g) => cpu[g] ?? 0)];
     const total = Object.values(cpu).reduce((a, b) => a + b, 0);
     const other = total - cells.reduce((a, b) => a + b, 0);
     lines.push(`| ${r.name} | ${[...cells, other, total].map((n) => n.toFixed(0)).join(' | ')} |`);

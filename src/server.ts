@@ -2,7 +2,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ensureBootstrapAdmin } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config.js';
-import { listenOnSockets, reusePortSupported } from './listen.js';
+import { listenOnSockets } from './listen.js';
 
 /** Entry point: parse config, build the app, listen, and close gracefully on signals. */
 async function main() {
@@ -27,7 +27,8 @@ async function main() {
     port: config.PORT,
     sockets: config.LISTEN_SOCKETS,
   });
-  if (sockets < config.LISTEN_SOCKETS && !reusePortSupported()) {
+  // listenOnSockets() opens fewer than asked only where the runtime cannot share a port.
+  if (sockets < config.LISTEN_SOCKETS) {
     app.log.info(
       { node: process.version, LISTEN_SOCKETS: config.LISTEN_SOCKETS },
       'listening on one socket: this Node.js cannot share a port between sockets (22.12+ can)',
