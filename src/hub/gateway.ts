@@ -70,7 +70,8 @@ export class HubGateway {
 
   /** Is this citizen registered with an operator? Throws HubError when the hub cannot say. */
   async checkCitizen(citizenId: string): Promise<CitizenLookup> {
-    const cached = await this.fromCache(citizenId);
+    const key = this.cacheKey(citizenId);
+    const cached = await this.fromCache(key);
     if (cached) return { ...cached, source: 'cache' };
     let pending = this.inflight.get(citizenId);
     if (!pending) {
@@ -79,7 +80,7 @@ export class HubGateway {
       );
       this.inflight.set(citizenId, pending);
       void pending.then(
-        (answer) => this.toCache(citizenId, answer),
+        (answer) => this.toCache(key, answer),
         () => {},
       );
     }
@@ -150,10 +151,15 @@ export class HubGateway {
     }
   }
 
-  private async fromCache(citizenId: string): Promise<CitizenAnswer | null> {
-    if (!this.o.cache || this.o.cacheTtlMs <= 0) return null;
+  /** The cache key (a keyed hash, computed once per lookup), or null when the cache is off. */
+  private cacheKey(citizenId: string): string | null {
+    return this.o.cache && this.o.cacheTtlMs > 0 ? this.o.cacheKey(citizenId) : null;
+  }
+
+  private async fromCache(key: string | null): Promise<CitizenAnswer | null> {
+    if (!this.o.cache || key === null) return null;
     try {
-      const raw = await this.o.cache.get(this.o.cacheKey(citizenId));
+      const raw = await this.o.cache.get(key);
       this.o.metrics.cache(raw ? 'hit' : 'miss');
       if (!raw) return null;
       const { r, m } = JSON.parse(raw) as { r: boolean; m: string };
@@ -165,11 +171,11 @@ export class HubGateway {
     }
   }
 
-  private async toCache(citizenId: string, answer: CitizenAnswer): Promise<void> {
-    if (!this.o.cache || this.o.cacheTtlMs <= 0) return;
+  private async toCache(key: string | null, answer: CitizenAnswer): Promise<void> {
+    if (!this.o.cache || key === null) return;
     const value = JSON.stringify({ r: answer.registered, m: answer.message });
     try {
-      await this.o.cache.set(this.o.cacheKey(citizenId), value, this.o.cacheTtlMs);
+      await this.o.cache.set(key, value, this.o.cacheTtlMs);
     } catch (err) {
       this.o.onCacheError?.(err);
     }

@@ -26,6 +26,7 @@ describe('HubGateway: breaker, bulkhead, single-flight, cache', () => {
     });
     const registry = new Registry();
     const errors: unknown[] = [];
+    const keyed: string[] = [];
     const gateway = new HubGateway(client, {
       breaker: {
         errorPercent: 50,
@@ -36,13 +37,24 @@ describe('HubGateway: breaker, bulkhead, single-flight, cache', () => {
       },
       cache: overrides.cache === undefined ? new MemoryStore() : overrides.cache,
       cacheTtlMs: 60_000,
-      cacheKey: (id) => `k:${id}`,
+      cacheKey: (id) => {
+        keyed.push(id);
+        return `k:${id}`;
+      },
       metrics: hubMetrics(registry),
       onCacheError: (err) => errors.push(err),
     });
     open.push(hub, { close: () => gateway.close() }, client);
-    return { hub, gateway, registry, errors };
+    return { hub, gateway, registry, errors, keyed };
   }
+
+  it('computes the cache key of a citizen (a keyed hash) once per lookup, miss or hit', async () => {
+    const { gateway, keyed } = await setup();
+    expect(await gateway.checkCitizen('1000003')).toMatchObject({ source: 'hub' });
+    await new Promise((r) => setTimeout(r, 20)); // the answer is stored after it is returned
+    expect(await gateway.checkCitizen('1000003')).toMatchObject({ source: 'cache' });
+    expect(keyed).toEqual(['1000003', '1000003']);
+  });
 
   it('refuses calls beyond the bulkhead at once with overloaded', async () => {
     const { hub, gateway } = await setup({ maxConcurrent: 2, cache: null });
