@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { DrizzleQueryError } from 'drizzle-orm';
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
-import type { LoggerOptions } from 'pino';
+import { type LoggerOptions, stdSerializers } from 'pino';
 import type { Config } from './config.js';
 
 /**
@@ -38,6 +39,7 @@ export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): LoggerOptions 
     level: config.LOG_LEVEL,
     redact: { paths: redactPaths, censor: '[REDACTED]' },
     serializers: {
+      err: (err: Error) => stdSerializers.err(withoutQueryParams(err) as Error),
       req: (req: FastifyRequest) => ({
         method: req.method,
         url: req.url.split('?')[0],
@@ -46,6 +48,29 @@ export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): LoggerOptions 
       }),
     },
   };
+}
+
+/**
+ * A failed query's parameters are request data (citizen ids, names, a batch's rows): Drizzle puts
+ * them in the error's message, its stack and a `params` field. An error is logged with its SQL
+ * and its cause's message only; the error itself is left as it was.
+ */
+export function withoutQueryParams(err: unknown, depth = 0): unknown {
+  if (!(err instanceof Error) || depth > 5) return err;
+  const cause = withoutQueryParams(err.cause, depth + 1);
+  const query = err instanceof DrizzleQueryError;
+  if (!query && cause === err.cause) return err;
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(err)) as Error, err);
+  copy.message = err.message;
+  copy.stack = err.stack;
+  copy.cause = cause;
+  if (query) {
+    delete (copy as Partial<DrizzleQueryError>).params;
+    copy.message = `Failed query: ${err.query}`;
+    const frames = err.stack?.indexOf('\n    at ') ?? -1;
+    copy.stack = `${err.name}: ${copy.message}${frames >= 0 ? err.stack?.slice(frames) : ''}`;
+  }
+  return copy;
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -1,6 +1,8 @@
 import { Writable } from 'node:stream';
+import { DrizzleQueryError, sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createDatabase } from '../../db/client.js';
 import { loggerOptions } from '../../src/logger.js';
 
 function logger() {
@@ -42,5 +44,28 @@ describe('logger', () => {
     const calls = includes.mock.calls.length;
     includes.mockRestore();
     expect(calls).toBe(0);
+  });
+
+  // Drizzle's DrizzleQueryError carries the query's parameters (a check's citizen id, a batch of
+  // decisions) in its message, its stack and a `params` field.
+  it('logs a failed query with its SQL and its cause, never its parameters', async () => {
+    const database = createDatabase({ dataDir: 'memory://' });
+    const failure = await database.db
+      .execute(sql`select ${'1000123456'}::int + no_such_column`)
+      .catch((err: unknown) => err);
+    await database.close();
+    expect(failure).toBeInstanceOf(DrizzleQueryError);
+    expect(String((failure as Error).message)).toContain('1000123456'); // what Drizzle does
+
+    const { log, lines } = logger();
+    const wrapped = new Error('check failed', { cause: failure });
+    log.error({ err: failure }, 'query failed');
+    log.error({ err: wrapped }, 'wrapped');
+    const text = lines.join('');
+    expect(text).not.toContain('1000123456');
+    expect(text).toContain('Failed query: select $1::int + no_such_column');
+    expect(text).toContain('no_such_column\\" does not exist');
+    // The error itself is untouched (its handlers may still need the parameters).
+    expect((failure as DrizzleQueryError).params).toEqual(['1000123456']);
   });
 });
