@@ -121,12 +121,16 @@ const CONNECTION_CODES = new Set([
   '57P03', // cannot_connect_now
 ]);
 
+/** An error and its causes, outermost first, at most five deep. */
+export function* causeChain(error: unknown): Generator<Error & { code?: unknown }> {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) yield e;
+}
+
 /** Finds, along an error's cause chain, a sign that a dependency was unreachable. */
 export function asDependencyError(error: unknown): DependencyError | undefined {
-  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+  for (const e of causeChain(error)) {
     if (e instanceof DependencyError) return e;
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && CONNECTION_CODES.has(code)) {
+    if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) {
       return new DependencyError('postgres', error);
     }
   }

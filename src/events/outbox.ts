@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { getTableName, type SQL, sql } from 'drizzle-orm';
-import type { PgInsertValue, PgTable } from 'drizzle-orm/pg-core';
+import { getTableColumns, getTableName, sql } from 'drizzle-orm';
+import type { PgColumn, PgInsertValue, PgTable } from 'drizzle-orm/pg-core';
 import type { Db, Executor } from '../../db/client.js';
 import { outbox } from '../../db/schema.js';
+import { causeChain } from '../errors.js';
+import { GroupCommit } from './group-commit.js';
 import type { EventBody, PublishedKey } from './schemas.js';
 
 /**
@@ -24,15 +26,27 @@ interface Prepared {
   execute(values: Record<string, unknown>): Promise<unknown>;
 }
 
+/** One decision row (values by column name) and its event. */
+interface Decision {
+  row: Record<string, unknown>;
+  event: { id: string; routing_key: string; payload: unknown };
+}
+
+/** Most decisions written by one statement. */
+const MAX_BATCH_ROWS = 200;
+
 /**
  * The transactional outbox of one process: decisions and the events describing them are written
  * together, and this process's relay (relay.ts) is told after each commit, so it publishes at
  * once instead of at its next poll. (A NOTIFY trigger did this before; Postgres serialises every
  * committing transaction that notifies, which capped the write rate: see docs/performance.md.)
+ *
+ * Under load, the decisions of concurrent requests are written by one statement (group-commit.ts).
+ * One statement is one transaction: a decision and its event commit together or not at all.
  */
 export class Outbox {
   private readonly listeners = new Set<() => void>();
-  private readonly statements = new Map<string, Prepared>();
+  private readonly writers = new Map<string, GroupCommit<Decision>>();
 
   constructor(private readonly db: Db) {}
 
@@ -49,9 +63,10 @@ export class Outbox {
 
   /**
    * Writes a decision row and the event describing it, atomically. With nothing else to write,
-   * ONE prepared statement does it (a data-modifying CTE): atomic like a transaction, but one
-   * round trip instead of four, and planned once per connection. When `alsoInTransaction` is
-   * given (e.g. storing an Idempotency-Key), a transaction holds all three. Returns the event id.
+   * ONE prepared statement writes it with the decisions of concurrent requests (a data-modifying
+   * CTE over JSON rows): atomic like a transaction, one round trip and one commit for the batch,
+   * planned once per connection. When `alsoInTransaction` is given (e.g. storing an
+   * Idempotency-Key), a transaction of its own holds all three. Returns the event id.
    */
   async record<T extends PgTable, K extends PublishedKey>(
     table: T,
@@ -67,49 +82,94 @@ export class Outbox {
         await enqueueEvent(tx, routingKey, body, id);
         await alsoInTransaction(tx);
       });
-    } else {
-      // An undefined column takes its default, as in a plain insert.
-      const given = Object.entries(row as object).filter(([, value]) => value !== undefined);
-      const values: Record<string, unknown> = Object.fromEntries(given);
-      values[EVENT.id] = id;
-      values[EVENT.routingKey] = routingKey;
-      values[EVENT.payload] = body;
-      await this.statement(
-        table,
-        given.map(([column]) => column),
-      ).execute(values);
+      this.committed();
+      return id;
     }
-    this.committed();
+    // An undefined column takes its default, as in a plain insert.
+    const columns = getTableColumns(table);
+    const given: PgColumn[] = [];
+    const values: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(row as object)) {
+      const column = columns[key];
+      if (value === undefined) continue;
+      if (!column) throw new Error(`${getTableName(table)} has no column ${key}`);
+      given.push(column);
+      values[column.name] = value;
+    }
+    await this.writer(table, given).add({
+      row: values,
+      event: { id, routing_key: routingKey, payload: body },
+    });
     return id;
   }
 
-  /** The prepared "decision + event" statement for this table and set of columns. */
-  private statement(table: PgTable, columns: string[]): Prepared {
-    const key = `${getTableName(table)}(${columns.join(',')})`;
-    let prepared = this.statements.get(key);
-    if (!prepared) {
-      const placeholders = Object.fromEntries(columns.map((c) => [c, sql.placeholder(c)]));
-      const decision = this.db.$with('decision', {}).as(
-        this.db
-          .insert(table)
-          .values(placeholders as PgInsertValue<PgTable>)
-          .getSQL() as SQL,
+  /** The group commit of this table and set of columns, with its prepared statement. */
+  private writer(table: PgTable, columns: PgColumn[]): GroupCommit<Decision> {
+    const key = `${getTableName(table)}(${columns.map((c) => c.name).join(',')})`;
+    let writer = this.writers.get(key);
+    if (!writer) {
+      const statement = this.prepare(table, columns, this.writers.size);
+      writer = new GroupCommit(
+        async (decisions) => {
+          await statement.execute({
+            [ROWS]: JSON.stringify(decisions.map((d) => d.row)),
+            [EVENTS]: JSON.stringify(decisions.map((d) => d.event)),
+          });
+          this.committed();
+        },
+        MAX_BATCH_ROWS,
+        rowError,
       );
-      prepared = this.db
-        .with(decision)
-        .insert(outbox)
-        .values({
-          id: sql.placeholder(EVENT.id),
-          routingKey: sql.placeholder(EVENT.routingKey),
-          payload: sql.placeholder(EVENT.payload),
-        })
-        .onConflictDoNothing()
-        .prepare(`record_${this.statements.size}`);
-      this.statements.set(key, prepared);
+      this.writers.set(key, writer);
     }
-    return prepared;
+    return writer;
+  }
+
+  /**
+   * `with decisions as (insert into <table> (<columns>) select <columns> from json_to_recordset($1)
+   * as r(<column> <type>, ...)) insert into outbox select ... from json_to_recordset($2) ...`:
+   * two parameters, whatever the batch's size, so it is prepared once per connection.
+   */
+  private prepare(table: PgTable, columns: PgColumn[], n: number): Prepared {
+    const list = sql.join(
+      columns.map((c) => sql.identifier(c.name)),
+      sql`, `,
+    );
+    const types = sql.join(
+      columns.map((c) => sql`${sql.identifier(c.name)} ${sql.raw(c.getSQLType())}`),
+      sql`, `,
+    );
+    const decisions = this.db.$with('decisions', {}).as(
+      sql`insert into ${table} (${list}) select ${list}
+        from json_to_recordset(${sql.placeholder(ROWS)}::text::json) as r(${types})`,
+    );
+    return (
+      this.db
+        .with(decisions)
+        .insert(outbox)
+        // Drizzle names every column of the outbox, in order: the new event's defaults are spelt out.
+        .select(
+          sql`select e.id, e.routing_key, e.payload, now(), null::timestamptz, 0, null::text
+          from json_to_recordset(${sql.placeholder(EVENTS)}::text::json)
+            as e(id uuid, routing_key text, payload jsonb)`,
+        )
+        .onConflictDoNothing()
+        .prepare(`record_${n}`)
+    );
   }
 }
 
-/** Placeholder names of the event's columns (a row's own columns are camelCase names). */
-const EVENT = { id: 'outbox:id', routingKey: 'outbox:routingKey', payload: 'outbox:payload' };
+/**
+ * Did a row make the statement fail? SQLSTATE class 22 (a value: too long, not valid for its type)
+ * or 23 (a constraint: a duplicate id, a null), anywhere in the error's causes.
+ */
+export function rowError(err: unknown): boolean {
+  for (const e of causeChain(err)) {
+    if (typeof e.code === 'string' && /^2[23][0-9A-Z]{3}$/.test(e.code)) return true;
+  }
+  return false;
+}
+
+/** Placeholder names of a batch's decision rows and events, each a JSON array. */
+const ROWS = 'rows';
+const EVENTS = 'events';
