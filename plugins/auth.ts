@@ -4,6 +4,7 @@ import fp from 'fastify-plugin';
 import { setHashConcurrency } from '../src/auth/passwords.js';
 import { allows, type Permission } from '../src/auth/roles.js';
 import { type AccessClaims, SessionService, type VerifiedClaims } from '../src/auth/sessions.js';
+import { hasCanonicalSignature } from '../src/auth/tokens.js';
 import type { Config } from '../src/config.js';
 import { AppError, serviceUnavailable, unauthorized } from '../src/errors.js';
 
@@ -78,7 +79,12 @@ export default fp<{ config: Config }>(
         throw unauthorized(code, detail);
       }
       const claims = request.user;
-      if (!Array.isArray(claims.roles) || typeof claims.fid !== 'string') {
+      if (
+        !Array.isArray(claims.roles) ||
+        typeof claims.fid !== 'string' ||
+        // jwtVerify accepted "Bearer <token>", so the token is what follows the one space.
+        !hasCanonicalSignature(request.headers.authorization?.slice(7) ?? '')
+      ) {
         throw unauthorized('UNAUTHORIZED', 'Access token is invalid');
       }
       let revoked: boolean;

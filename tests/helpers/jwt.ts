@@ -13,3 +13,11 @@ export function forgeToken(
   const hash = header.alg === 'HS512' ? 'sha512' : header.alg === 'HS384' ? 'sha384' : 'sha256';
   return `${body}.${createHmac(hash, secret).update(body).digest('base64url')}`;
 }
+
+const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/** The same signature bytes, spelled with the last character's unused low bits set. */
+export function respell(token: string): string {
+  const last = BASE64URL.indexOf(token.at(-1) ?? '');
+  return `${token.slice(0, -1)}${BASE64URL[last | 1]}`;
+}

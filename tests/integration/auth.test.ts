@@ -8,6 +8,7 @@ import {
   type TestUser,
   withServices,
 } from '../helpers/app.js';
+import { respell } from '../helpers/jwt.js';
 
 const decode = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as Record<
@@ -224,6 +225,19 @@ withServices('auth against real Postgres and Redis', () => {
     expect(res.statusCode).toBe(204);
     const me = await app.inject({ url: '/api/v1/auth/me', headers: bearer(b.access_token) });
     expect(me.json().code).toBe('TOKEN_REVOKED');
+  });
+
+  it('refuses a valid token spelled another way (same signature bytes, other last character)', async () => {
+    const { access_token } = await login(app, operator);
+    const res = await app.inject({
+      url: '/api/v1/auth/me',
+      headers: bearer(respell(access_token)),
+    });
+    expect(res.statusCode).toBe(401);
+    expect(res.json()).toMatchObject({ code: 'UNAUTHORIZED' });
+    // The canonical token itself still works.
+    const me = await app.inject({ url: '/api/v1/auth/me', headers: bearer(access_token) });
+    expect(me.statusCode).toBe(200);
   });
 
   it('applies role permissions: admin everything, auditor history only', async () => {
