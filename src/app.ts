@@ -12,6 +12,7 @@ import hubPlugin from '../plugins/hub.js';
 import metricsPlugin from '../plugins/metrics.js';
 import rateLimitPlugin from '../plugins/rate-limit.js';
 import redisPlugin from '../plugins/redis.js';
+import retentionPlugin from '../plugins/retention.js';
 import securityPlugin from '../plugins/security.js';
 import servicesPlugin from '../plugins/services.js';
 import shutdownPlugin from '../plugins/shutdown.js';
@@ -67,6 +68,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(amqpPlugin, { config });
   await app.register(hubPlugin, { config });
   await app.register(servicesPlugin);
+  await app.register(retentionPlugin, { config });
 
   // 2. Routes: operations are public; the API has its own rate limit.
   await app.register(healthRoutes);

@@ -179,6 +179,20 @@ export const envSchema = z.object({
   OUTBOX_PUBLISH_TIMEOUT_MS: int(100, 600_000)
     .default(10_000)
     .describe('Relay: a broker confirm slower than this fails the batch (retried later).'),
+  RETENTION_INTERVAL_SECONDS: int(0, 604_800)
+    .default(3600)
+    .describe(
+      'How often the API deletes rows that have done their job (sent events, handled messages, ' +
+        'expired idempotency keys and refresh tokens). `0`: never. Audit rows are never deleted.',
+    ),
+  OUTBOX_RETENTION_HOURS: int(1, 87_600)
+    .default(168)
+    .describe('Keep a sent event in the outbox this long after it was sent. Unsent: kept.'),
+  INBOX_RETENTION_HOURS: int(1, 87_600)
+    .default(168)
+    .describe(
+      'Keep the record of a handled request message this long; a redelivery within it is not handled twice.',
+    ),
   WORKER_PORT: int(0, 65535)
     .default(8001)
     .describe('Worker: port of its `/health/*` and `/metrics`.'),

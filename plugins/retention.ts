@@ -1,0 +1,81 @@
+import fp from 'fastify-plugin';
+import { Counter } from 'prom-client';
+import type { Config } from '../src/config.js';
+import { type Purged, RETAINED_TABLES, Retention } from '../src/retention.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Deletes rows that have done their job; runs every RETENTION_INTERVAL_SECONDS. */
+    retention: Retention;
+  }
+}
+
+/**
+ * Runs retention (src/retention.ts) on a timer in the API. Each wait is the interval ±25 %, so
+ * replicas started together do not purge together. A failed run is logged and tried again at
+ * the next one; closing the app stops a run between two batches and waits for it.
+ */
+export default fp<{ config: Config }>(
+  async (app, { config }) => {
+    const retention = new Retention(app.db, {
+      outboxHours: config.OUTBOX_RETENTION_HOURS,
+      inboxHours: config.INBOX_RETENTION_HOURS,
+    });
+    app.decorate('retention', retention);
+    const intervalMs = config.RETENTION_INTERVAL_SECONDS * 1000;
+    if (intervalMs === 0) return;
+
+    const registers = [app.appMetrics.registry];
+    const deleted = new Counter({
+      name: 'retention_deleted_rows_total',
+      help: 'Rows deleted by retention, by table (outbox, inbox, idempotency_keys, refresh_tokens).',
+      labelNames: ['table'],
+      registers,
+    });
+    const failures = new Counter({
+      name: 'retention_failures_total',
+      help: 'Retention runs that failed (tried again at the next run).',
+      registers,
+    });
+    for (const table of RETAINED_TABLES) deleted.inc({ table }, 0);
+    const log = app.log.child({ component: 'retention' });
+
+    let closing = false;
+    let timer: NodeJS.Timeout | undefined;
+    let running: Promise<void> | undefined;
+
+    const run = async () => {
+      const started = performance.now();
+      try {
+        const purged: Purged = await retention.purge(() => closing);
+        for (const table of RETAINED_TABLES) deleted.inc({ table }, purged[table]);
+        const total = Object.values(purged).reduce((a, b) => a + b, 0);
+        const ms = Math.round(performance.now() - started);
+        if (total > 0) log.info({ deleted: purged, ms }, 'retention: deleted expired rows');
+      } catch (err) {
+        failures.inc();
+        log.warn({ err }, 'retention run failed; trying again at the next run');
+      }
+    };
+    const schedule = () => {
+      timer = setTimeout(
+        () => {
+          running = run().finally(() => {
+            running = undefined;
+            if (!closing) schedule();
+          });
+        },
+        intervalMs * (0.75 + Math.random() / 2),
+      );
+      timer.unref();
+    };
+
+    app.addHook('onReady', async () => schedule());
+    app.addHook('preClose', async () => {
+      closing = true;
+      clearTimeout(timer);
+      await running;
+    });
+  },
+  { name: 'retention', dependencies: ['db', 'metrics'] },
+);
