@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import { Counter } from 'prom-client';
 import type { Config } from '../src/config.js';
-import { type Purged, RETAINED_TABLES, Retention } from '../src/retention.js';
+import { RETAINED_TABLES, Retention } from '../src/retention.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -13,7 +13,8 @@ declare module 'fastify' {
 /**
  * Runs retention (src/retention.ts) on a timer in the API. Each wait is the interval ±25 %, so
  * replicas started together do not purge together. A failed run is logged and tried again at
- * the next one; closing the app stops a run between two batches and waits for it.
+ * the next one (a table that fails does not hold up the others); closing the app stops a run
+ * between two batches and waits for it.
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
@@ -34,10 +35,14 @@ export default fp<{ config: Config }>(
     });
     const failures = new Counter({
       name: 'retention_failures_total',
-      help: 'Retention runs that failed (tried again at the next run).',
+      help: 'Retention runs that failed for a table, by table (tried again at the next run).',
+      labelNames: ['table'],
       registers,
     });
-    for (const table of RETAINED_TABLES) deleted.inc({ table }, 0);
+    for (const table of RETAINED_TABLES) {
+      deleted.inc({ table }, 0);
+      failures.inc({ table }, 0);
+    }
     const log = app.log.child({ component: 'retention' });
 
     let closing = false;
@@ -46,16 +51,18 @@ export default fp<{ config: Config }>(
 
     const run = async () => {
       const started = performance.now();
-      try {
-        const purged: Purged = await retention.purge(() => closing);
-        for (const table of RETAINED_TABLES) deleted.inc({ table }, purged[table]);
-        const total = Object.values(purged).reduce((a, b) => a + b, 0);
-        const ms = Math.round(performance.now() - started);
-        if (total > 0) log.info({ deleted: purged, ms }, 'retention: deleted expired rows');
-      } catch (err) {
-        failures.inc();
-        log.warn({ err }, 'retention run failed; trying again at the next run');
+      const { deleted: purged, failed } = await retention.purge(() => closing);
+      for (const table of RETAINED_TABLES) deleted.inc({ table }, purged[table]);
+      for (const { table, error } of failed) {
+        failures.inc({ table });
+        log.warn(
+          { err: error, table },
+          'retention failed for a table; trying again at the next run',
+        );
       }
+      const total = Object.values(purged).reduce((a, b) => a + b, 0);
+      const ms = Math.round(performance.now() - started);
+      if (total > 0) log.info({ deleted: purged, ms }, 'retention: deleted expired rows');
     };
     const schedule = () => {
       timer = setTimeout(

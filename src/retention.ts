@@ -23,6 +23,10 @@ import { IDEMPOTENCY_TTL_HOURS } from './idempotency.js';
 export const RETAINED_TABLES = ['outbox', 'inbox', 'idempotency_keys', 'refresh_tokens'] as const;
 export type RetainedTable = (typeof RETAINED_TABLES)[number];
 export type Purged = Record<RetainedTable, number>;
+export interface PurgeResult {
+  deleted: Purged;
+  failed: { table: RetainedTable; error: unknown }[];
+}
 
 export interface RetentionPolicy {
   outboxHours: number;
@@ -96,20 +100,28 @@ export class Retention {
   }
 
   /**
-   * Deletes every expired row, a batch at a time, and says how many went from each table.
-   * `stopping` is asked between batches, so a shutdown does not wait for a long backlog.
+   * Deletes every expired row, a batch at a time, and says how many went from each table and
+   * which tables failed. A table that fails does not stop the others. `stopping` is asked
+   * between batches, so a shutdown does not wait for a long backlog.
    */
-  async purge(stopping: () => boolean = () => false): Promise<Purged> {
-    const purged = { outbox: 0, inbox: 0, idempotency_keys: 0, refresh_tokens: 0 };
+  async purge(stopping: () => boolean = () => false): Promise<PurgeResult> {
+    const result: PurgeResult = {
+      deleted: { outbox: 0, inbox: 0, idempotency_keys: 0, refresh_tokens: 0 },
+      failed: [],
+    };
     for (const table of RETAINED_TABLES) {
-      for (;;) {
-        if (stopping()) return purged;
-        const deleted = await this.deleteBatch(this.rules[table]);
-        purged[table] += deleted;
-        if (deleted < this.batchSize) break;
+      try {
+        for (;;) {
+          if (stopping()) return result;
+          const deleted = await this.deleteBatch(this.rules[table]);
+          result.deleted[table] += deleted;
+          if (deleted < this.batchSize) break;
+        }
+      } catch (error) {
+        result.failed.push({ table, error });
       }
     }
-    return purged;
+    return result;
   }
 
   private async deleteBatch({ table, key, expired }: Rule): Promise<number> {
