@@ -51,9 +51,6 @@ export const refreshTokens = pgTable(
   (t) => [
     index('refresh_tokens_family_idx').on(t.familyId),
     index('refresh_tokens_user_idx').on(t.userId),
-    // Retention (src/retention.ts) finds expired rows by time. Rows arrive in time order, so a
-    // BRIN index (a few pages, next to nothing per insert) narrows the scan to the old pages.
-    index('refresh_tokens_expires_brin').using('brin', t.expiresAt),
   ],
 );
 
@@ -130,10 +127,7 @@ export const outbox = pgTable(
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
   },
-  (t) => [
-    index('outbox_pending_idx').on(t.createdAt).where(sql`${t.sentAt} is null`),
-    index('outbox_created_brin').using('brin', t.createdAt),
-  ],
+  (t) => [index('outbox_pending_idx').on(t.createdAt).where(sql`${t.sentAt} is null`)],
 );
 
 /** Answers of POSTs sent with an Idempotency-Key, per caller and route. */
@@ -148,22 +142,15 @@ export const idempotencyKeys = pgTable(
     response: jsonb('response').notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [
-    primaryKey({ columns: [t.principal, t.scope, t.key] }),
-    index('idempotency_keys_created_brin').using('brin', t.createdAt),
-  ],
+  (t) => [primaryKey({ columns: [t.principal, t.scope, t.key] })],
 );
 
 /** Messages the worker has handled, by messageId: a redelivery is not processed twice. */
-export const inbox = pgTable(
-  'inbox',
-  {
-    messageId: text('message_id').primaryKey(),
-    authenticationId: uuid('authentication_id').notNull(),
-    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
-  },
-  (t) => [index('inbox_received_brin').using('brin', t.receivedAt)],
-);
+export const inbox = pgTable('inbox', {
+  messageId: text('message_id').primaryKey(),
+  authenticationId: uuid('authentication_id').notNull(),
+  receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+});
 
 export type User = typeof users.$inferSelect;
 export type RefreshToken = typeof refreshTokens.$inferSelect;
