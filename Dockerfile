@@ -4,6 +4,7 @@
 #   worker          node --enable-source-maps dist/src/worker/main.js
 #   migrations      node dist/src/cli/migrate.js
 #   create a user   node dist/src/cli/user-create.js --username … --role …
+#   retention once  node dist/src/cli/retention.js
 # The build and start commands are the package.json scripts the tests run (a test checks it).
 ARG NODE_VERSION=24
 

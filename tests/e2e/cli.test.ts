@@ -1,8 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { createDatabase } from '../../db/client.js';
+import { outbox } from '../../db/schema.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
+import { freshDatabase } from '../helpers/database.js';
 import { runScript } from '../helpers/process.js';
 
 const databaseUrl = inject('databaseUrl') as string;
@@ -154,5 +158,42 @@ describe('npm run migrate', () => {
     const run = runScript('src/cli/migrate.ts', [], { DATABASE_URL: 'mysql://nope' });
     expect((await run.exited).code).toBe(1);
     expect(run.output()).toMatch(/DATABASE_URL: must be a postgres or postgresql URL/);
+  });
+});
+
+describe.skipIf(!databaseUrl)('npm run retention', () => {
+  it('deletes, once, what has done its job, says how much per table, and keeps the rest', async () => {
+    const fresh = await freshDatabase();
+    const database = createDatabase({ databaseUrl: fresh.url, dataDir: 'unused' });
+    try {
+      const at = (hours: number) => new Date(Date.now() - hours * 3_600_000);
+      const event = (sentHoursAgo: number | null) => ({
+        id: randomUUID(),
+        routingKey: 'affiliation.checked',
+        payload: {},
+        createdAt: at(100),
+        sentAt: sentHoursAgo === null ? null : at(sentHoursAgo),
+      });
+      await database.db.insert(outbox).values([event(50), event(50), event(10), event(null)]);
+      const run = runScript('src/cli/retention.ts', [], {
+        DATABASE_URL: fresh.url,
+        OUTBOX_RETENTION_HOURS: '24',
+      });
+      expect((await run.exited).code).toBe(0);
+      expect(run.output()).toMatch(/^outbox: 2 deleted$/m);
+      expect(run.output()).toMatch(/^inbox: 0 deleted$/m);
+      const left = await database.db.select({ sentAt: outbox.sentAt }).from(outbox);
+      expect(left).toHaveLength(2); // the recent one and the unsent one
+
+      const bad = runScript('src/cli/retention.ts', [], {
+        DATABASE_URL: fresh.url,
+        OUTBOX_RETENTION_HOURS: '0',
+      });
+      expect((await bad.exited).code).toBe(1);
+      expect(bad.output()).toMatch(/OUTBOX_RETENTION_HOURS/);
+    } finally {
+      await database.close();
+      await fresh.drop();
+    }
   });
 });
