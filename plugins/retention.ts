@@ -67,10 +67,12 @@ export default fp<{ config: Config }>(
     const schedule = () => {
       timer = setTimeout(
         () => {
-          running = run().finally(() => {
-            running = undefined;
-            if (!closing) schedule();
-          });
+          running = run()
+            .catch((err) => log.error({ err }, 'retention run failed'))
+            .finally(() => {
+              running = undefined;
+              if (!closing) schedule();
+            });
         },
         intervalMs * (0.75 + Math.random() / 2),
       );

@@ -44,7 +44,8 @@ interface Rule {
   table: PgTable;
   /** What names a row for the batch's DELETE. */
   key: SQL;
-  expired: () => SQL | undefined;
+  /** Which rows have done their job; `now()` is Postgres's, at each batch. */
+  expired: SQL | undefined;
 }
 
 export class Retention {
@@ -61,37 +62,36 @@ export class Retention {
         table: outbox,
         key: sql`${outbox.id}`,
         // An unsent row has sent_at null, which is never older than anything.
-        expired: () => lt(outbox.sentAt, hoursAgo(policy.outboxHours)),
+        expired: lt(outbox.sentAt, hoursAgo(policy.outboxHours)),
       },
       inbox: {
         table: inbox,
         key: sql`${inbox.messageId}`,
-        expired: () => lt(inbox.receivedAt, hoursAgo(policy.inboxHours)),
+        expired: lt(inbox.receivedAt, hoursAgo(policy.inboxHours)),
       },
       idempotency_keys: {
         table: idempotencyKeys,
         // The primary key is three columns; the row's ctid names it for the batch.
         key: sql`ctid`,
-        expired: () => lt(idempotencyKeys.createdAt, hoursAgo(IDEMPOTENCY_TTL_HOURS)),
+        expired: lt(idempotencyKeys.createdAt, hoursAgo(IDEMPOTENCY_TTL_HOURS)),
       },
       refresh_tokens: {
         table: refreshTokens,
         key: sql`${refreshTokens.id}`,
-        expired: () =>
-          and(
-            lt(refreshTokens.expiresAt, sql`now()`),
-            notExists(
-              this.db
-                .select({ one: sql`1` })
-                .from(laterToken)
-                .where(
-                  and(
-                    sql`${laterToken.familyId} = ${refreshTokens.familyId}`,
-                    sql`${laterToken.expiresAt} >= now()`,
-                  ),
+        expired: and(
+          lt(refreshTokens.expiresAt, sql`now()`),
+          notExists(
+            this.db
+              .select({ one: sql`1` })
+              .from(laterToken)
+              .where(
+                and(
+                  sql`${laterToken.familyId} = ${refreshTokens.familyId}`,
+                  sql`${laterToken.expiresAt} >= now()`,
                 ),
-            ),
+              ),
           ),
+        ),
       },
     };
   }
@@ -125,7 +125,7 @@ export class Retention {
     const batch = this.db
       .select({ key })
       .from(table)
-      .where(expired())
+      .where(expired)
       .limit(this.batchSize)
       .for('update', { skipLocked: true });
     const rows = await this.db.delete(table).where(inArray(key, batch)).returning({ one: sql`1` });
