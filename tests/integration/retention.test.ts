@@ -163,7 +163,7 @@ describe('retention in the API', () => {
       const metric = async (pattern: RegExp) =>
         pattern.exec((await app.inject({ url: '/metrics' })).body)?.[1];
       const deleted = () => metric(/retention_deleted_rows_total\{table="outbox"\} (\d+)/);
-      const waitFor = (check: () => Promise<void>) => vi.waitFor(check, { timeout: 5000 });
+      const waitFor = (check: () => Promise<void>) => vi.waitFor(check, { timeout: 15_000 });
 
       await oldEvent();
       await waitFor(async () => expect(await deleted()).toBe('1'));
