@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
-import postgres from 'postgres';
 import { createDatabase } from '../db/client.js';
+import { scratchDatabase } from '../db/scratch.js';
 import { Retention } from '../src/retention.js';
 
 /**
@@ -19,14 +19,9 @@ const MEASURE = Number(process.env.MEASURE ?? 10);
 const INDEX = process.env.INDEX ?? 'none';
 const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-const admin = postgres(server, { max: 1, onnotice: () => {} });
-const name = `retention_bench_${Date.now()}`;
-await admin.unsafe(`create database "${name}"`);
-const url = new URL(server);
-url.pathname = `/${name}`;
-const database = createDatabase({ databaseUrl: url.toString(), dataDir: 'unused' });
+const scratch = await scratchDatabase(server, `retention_bench_${Date.now()}`);
+const database = createDatabase({ databaseUrl: scratch.url, dataDir: 'unused' });
 try {
-  await database.migrate();
   const { db } = database;
   if (INDEX === 'brin') await db.execute(sql`create index on outbox using brin (sent_at)`);
   if (INDEX === 'btree') await db.execute(sql`create index on outbox (sent_at)`);
@@ -56,6 +51,5 @@ try {
   );
 } finally {
   await database.close();
-  await admin.unsafe(`drop database if exists "${name}" with (force)`);
-  await admin.end();
+  await scratch.drop();
 }

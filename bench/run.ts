@@ -7,6 +7,7 @@ import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { createDatabase } from '../db/client.js';
+import { type ScratchDatabase, scratchDatabase } from '../db/scratch.js';
 import { insertUser } from '../db/users.js';
 import { hashPassword } from '../src/auth/passwords.js';
 import { topology } from '../src/events/topology.js';
@@ -59,29 +60,24 @@ const secret = randomBytes(48).toString('base64url');
 const procs: Proc[] = [];
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
+let scratch: ScratchDatabase | undefined;
+
 async function setupDatabase(): Promise<string> {
-  const admin = postgres(PG, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`create database "${dbName}"`);
-  await admin.end();
-  const url = new URL(PG);
-  url.pathname = `/${dbName}`;
-  const database = createDatabase({ databaseUrl: url.toString(), dataDir: 'unused' });
-  await database.migrate();
+  scratch = await scratchDatabase(PG, dbName);
+  const database = createDatabase({ databaseUrl: scratch.url, dataDir: 'unused' });
   await insertUser(database.db, {
     username: 'bench',
     passwordHash: await hashPassword('bench-password'),
     roles: ['service'],
   });
   await database.close();
-  return url.toString();
+  return scratch.url;
 }
 
 async function cleanup(): Promise<void> {
   await Promise.allSettled(procs.map((p) => p.stop()));
   await benchDb?.end({ timeout: 2 });
-  const admin = postgres(PG, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists "${dbName}" with (force)`).catch(() => {});
-  await admin.end();
+  await scratch?.drop().catch(() => {});
   const redis = new Redis(REDIS);
   let cursor = '0';
   do {
