@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import { Counter } from 'prom-client';
 import type { Config } from '../src/config.js';
-import { RETAINED_TABLES, Retention } from '../src/retention.js';
+import { RETAINED_TABLES, type Retention, retentionFromConfig } from '../src/retention.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -18,10 +18,7 @@ declare module 'fastify' {
  */
 export default fp<{ config: Config }>(
   async (app, { config }) => {
-    const retention = new Retention(app.db, {
-      outboxHours: config.OUTBOX_RETENTION_HOURS,
-      inboxHours: config.INBOX_RETENTION_HOURS,
-    });
+    const retention = retentionFromConfig(config, app.db);
     app.decorate('retention', retention);
     const intervalMs = config.RETENTION_INTERVAL_SECONDS * 1000;
     if (intervalMs === 0) return;

@@ -2,6 +2,7 @@ import { and, inArray, lt, notExists, type SQL, sql } from 'drizzle-orm';
 import { alias, type PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from '../db/client.js';
 import { idempotencyKeys, inbox, outbox, refreshTokens } from '../db/schema.js';
+import type { Config } from './config.js';
 import { IDEMPOTENCY_TTL_HOURS } from './idempotency.js';
 
 /**
@@ -34,6 +35,17 @@ export interface RetentionPolicy {
   outboxHours: number;
   inboxHours: number;
   batchSize?: number;
+}
+
+/** Retention as configured (`*_RETENTION_HOURS`), for the API's timer and the CLI alike. */
+export function retentionFromConfig(
+  config: Pick<Config, 'OUTBOX_RETENTION_HOURS' | 'INBOX_RETENTION_HOURS'>,
+  db: Db,
+): Retention {
+  return new Retention(db, {
+    outboxHours: config.OUTBOX_RETENTION_HOURS,
+    inboxHours: config.INBOX_RETENTION_HOURS,
+  });
 }
 
 const hoursAgo = (hours: number) => sql`now() - make_interval(hours => ${hours})`;

@@ -1,5 +1,5 @@
 import { envSchema, parseEnv } from '../config.js';
-import { RETAINED_TABLES, Retention } from '../retention.js';
+import { RETAINED_TABLES, retentionFromConfig } from '../retention.js';
 import { databaseFromEnv, runCommand } from './env.js';
 
 const USAGE = `usage: npm run retention
@@ -13,16 +13,13 @@ const USAGE = `usage: npm run retention
 
 /** `npm run retention`: one retention run against DATABASE_URL (or the embedded database). */
 await runCommand(USAGE, {}, async () => {
-  const { OUTBOX_RETENTION_HOURS, INBOX_RETENTION_HOURS } = parseEnv(
+  const windows = parseEnv(
     envSchema.pick({ OUTBOX_RETENTION_HOURS: true, INBOX_RETENTION_HOURS: true }),
     process.env,
   );
   const database = databaseFromEnv();
   try {
-    const retention = new Retention(database.db, {
-      outboxHours: OUTBOX_RETENTION_HOURS,
-      inboxHours: INBOX_RETENTION_HOURS,
-    });
+    const retention = retentionFromConfig(windows, database.db);
     const started = performance.now();
     const { deleted, failed } = await retention.purge();
     for (const table of RETAINED_TABLES) {
