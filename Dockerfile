@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # One image for the API, the worker, the migrations and the user CLI (see docs/deployment.md):
 #   API (default)   node --enable-source-maps dist/src/server.js
-#   worker          node --enable-source-maps dist/src/worker/main.js
+#   worker          node --enable-source-maps dist/src/worker.js
 #   migrations      node dist/src/cli/migrate.js
 #   create a user   node dist/src/cli/user-create.js --username … --role …
 #   retention once  node dist/src/cli/retention.js

@@ -1,12 +1,19 @@
 import jwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { authMetrics } from '../src/auth/metrics.js';
 import { setHashConcurrency } from '../src/auth/passwords.js';
 import { allows, type Permission } from '../src/auth/roles.js';
-import { type AccessClaims, SessionService, type VerifiedClaims } from '../src/auth/sessions.js';
+import {
+  type AccessClaims,
+  denyUserTokens,
+  SessionService,
+  type VerifiedClaims,
+} from '../src/auth/sessions.service.js';
 import { hasCanonicalSignature } from '../src/auth/tokens.js';
-import type { Config } from '../src/config.js';
-import { AppError, serviceUnavailable, unauthorized } from '../src/errors.js';
+import { UserAdmin } from '../src/auth/users.service.js';
+import type { Settings } from '../src/config/settings.js';
+import { AppError, serviceUnavailable, unauthorized } from '../src/shared/errors.js';
 
 declare module '@fastify/jwt' {
   interface FastifyJWT {
@@ -18,6 +25,7 @@ declare module '@fastify/jwt' {
 declare module 'fastify' {
   interface FastifyInstance {
     sessions: SessionService;
+    users: UserAdmin;
     /** onRequest hook: a valid, unrevoked access token, or 401/503. */
     authenticate: (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
     /** onRequest hook (after authenticate): the caller's roles allow the permission, or 403. */
@@ -31,21 +39,21 @@ const JWT_ERRORS: Record<string, [code: 'UNAUTHORIZED' | 'TOKEN_EXPIRED', detail
   FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: ['TOKEN_EXPIRED', 'Access token has expired; refresh it'],
 };
 
-/** JWT (HS256 pinned, iss/aud checked), the revocation check and role checks. */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+/** JWT (HS256 pinned, iss/aud checked), the revocation check, role checks and user admin. */
+export default fp<Settings>(
+  async (app, { config, tuning }) => {
     await app.register(jwt, {
       secret: config.JWT_SECRET,
       sign: {
         algorithm: 'HS256',
-        iss: config.JWT_ISSUER,
-        aud: config.JWT_AUDIENCE,
+        iss: tuning.jwt.issuer,
+        aud: tuning.jwt.audience,
         expiresIn: config.ACCESS_TOKEN_TTL_SECONDS, // seconds (@fastify/jwt converts)
       },
       verify: {
         algorithms: ['HS256'],
-        allowedIss: config.JWT_ISSUER,
-        allowedAud: config.JWT_AUDIENCE,
+        allowedIss: tuning.jwt.issuer,
+        allowedAud: tuning.jwt.audience,
         requiredClaims: ['sub', 'jti', 'fid', 'roles', 'iat', 'exp'],
         // Clients reuse a token for its whole life: remember verified tokens (fast-jwt's LRU,
         // each entry only until the token's own expiry) instead of checking the HMAC and claims
@@ -54,7 +62,8 @@ export default fp<{ config: Config }>(
       },
     });
 
-    setHashConcurrency(config.PASSWORD_HASH_CONCURRENCY);
+    setHashConcurrency(tuning.login.hashConcurrency);
+    const metrics = authMetrics(app.registry);
     const sessions = new SessionService({
       db: app.db,
       store: app.store,
@@ -62,11 +71,18 @@ export default fp<{ config: Config }>(
       accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
       refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
       maxLoginFailures: config.LOGIN_MAX_FAILURES,
-      loginFailureWindowSeconds: config.LOGIN_FAILURE_WINDOW_SECONDS,
-      onLoginFailed: () => app.appMetrics.loginFailures.inc(),
-      onTokensRevoked: (reason) => app.appMetrics.tokensRevoked.inc({ reason }),
+      loginFailureWindowSeconds: tuning.login.failureWindowSeconds,
+      onLoginFailed: () => metrics.loginFailures.inc(),
+      onTokensRevoked: (reason) => metrics.tokensRevoked.inc({ reason }),
     });
     app.decorate('sessions', sessions);
+    app.decorate(
+      'users',
+      new UserAdmin(app.db, async (userId) => {
+        await denyUserTokens(app.store, userId, config.ACCESS_TOKEN_TTL_SECONDS);
+        metrics.tokensRevoked.inc({ reason: 'user_disabled' });
+      }),
+    );
 
     app.decorate('authenticate', async (request: FastifyRequest) => {
       try {

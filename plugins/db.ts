@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import { createDatabase, type Database, type Db } from '../db/client.js';
-import type { Config } from '../src/config.js';
+import type { Settings } from '../src/config/settings.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -9,9 +9,12 @@ declare module 'fastify' {
   }
 }
 
-/** Postgres through postgres.js, or PGlite in process when DATABASE_URL is unset. */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+/**
+ * Postgres through postgres.js, or PGlite in process when DATABASE_URL is unset (locked for this
+ * process, and migrated at start). Postgres is migrated by `npm run migrate` before a deploy.
+ */
+export default fp<Settings>(
+  async (app, { config, tuning }) => {
     const database = createDatabase({
       databaseUrl: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
@@ -20,7 +23,7 @@ export default fp<{ config: Config }>(
     app.addHook('onClose', () => database.close());
     try {
       await database.ping();
-      if (config.MIGRATE_ON_START) await database.migrate();
+      if (tuning.migrateOnStart ?? config.embeddedDatabase) await database.migrate();
     } catch (err) {
       await database.close();
       throw new Error(`Database is not usable (${database.kind}): ${(err as Error).message}`, {

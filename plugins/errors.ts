@@ -1,6 +1,9 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { Counter } from 'prom-client';
+import { z } from 'zod';
+import { HubError } from '../src/hub/client.js';
 import {
   AppError,
   asDependencyError,
@@ -10,20 +13,22 @@ import {
   problemType,
   serviceUnavailable,
   upstreamUnavailable,
-} from '../src/errors.js';
-import { HubError } from '../src/hub/client.js';
+} from '../src/shared/errors.js';
 
-/** The RFC 9457 body every error leaves the service as. */
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: ProblemCode;
-  request_id: string;
-  instance: string;
-  errors?: FieldError[];
-}
+/** The RFC 9457 body every error leaves the service as (routes document it with this schema). */
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.enum(Object.keys(PROBLEMS) as [ProblemCode, ...ProblemCode[]]),
+    request_id: z.string(),
+    instance: z.string(),
+    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  })
+  .describe('Problem details (application/problem+json)');
+export type Problem = z.infer<typeof problemSchema>;
 
 const FASTIFY_CODES: Record<string, ProblemCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
@@ -129,6 +134,12 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, error:
 /** One error handler: every failure becomes problem details with a stable code. */
 export default fp(
   async (app) => {
+    const rateLimited = new Counter({
+      name: 'http_rate_limited_total',
+      help: 'Requests refused with 429 by a rate limit, by route.',
+      labelNames: ['route'],
+      registers: [app.registry],
+    });
     app.setErrorHandler((error: FastifyError, request, reply) => {
       const problem = toAppError(error);
       if (problem.status >= 500) {
@@ -138,7 +149,7 @@ export default fp(
           problem.detail,
         );
       } else if (problem.code === 'RATE_LIMITED') {
-        app.appMetrics.rateLimited.inc({ route: request.routeOptions.url ?? 'unknown' });
+        rateLimited.inc({ route: request.routeOptions.url ?? 'unknown' });
       }
       return sendProblem(request, reply, problem);
     });

@@ -1,20 +1,11 @@
 import fastifyMetrics from 'fastify-metrics';
 import fp from 'fastify-plugin';
-import { Counter, Registry } from 'prom-client';
-
-export interface AppMetrics {
-  /** Every metric of this app instance; domain code adds its own with `registers: [registry]`. */
-  registry: Registry;
-  loginFailures: Counter;
-  tokensRevoked: Counter<'reason'>;
-  rateLimited: Counter<'route'>;
-  checks: Counter<'status' | 'source'>;
-  authentications: Counter<'status' | 'channel'>;
-}
+import { Registry } from 'prom-client';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    appMetrics: AppMetrics;
+    /** Every metric of this app instance; each feature adds its own families to it. */
+    registry: Registry;
   }
   interface FastifyContextConfig {
     /** Keep this route out of the pressure and rate limits (health, metrics). */
@@ -22,7 +13,7 @@ declare module 'fastify' {
   }
 }
 
-/** Prometheus metrics at /metrics: HTTP histograms by route and status, process, business. */
+/** Prometheus metrics at /metrics: HTTP histograms by route and status, process, and the rest. */
 export default fp(
   async (app) => {
     // One registry per app instance, so several instances can live in one process (tests).
@@ -48,38 +39,7 @@ export default fp(
       { logLevel: 'warn', config: { operational: true }, schema: { hide: true } },
       async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
     );
-    app.decorate('appMetrics', {
-      registry,
-      loginFailures: new Counter({
-        name: 'auth_login_failures_total',
-        help: 'Failed login attempts (wrong username or password, disabled user).',
-        registers: [registry],
-      }),
-      tokensRevoked: new Counter({
-        name: 'auth_tokens_revoked_total',
-        help: 'Token revocations, by reason (logout, refresh_reuse).',
-        labelNames: ['reason'],
-        registers: [registry],
-      }),
-      rateLimited: new Counter({
-        name: 'http_rate_limited_total',
-        help: 'Requests refused with 429 by a rate limit, by route.',
-        labelNames: ['route'],
-        registers: [registry],
-      }),
-      checks: new Counter({
-        name: 'affiliation_checks_total',
-        help: 'Affiliation checks by status (ELIGIBLE, ALREADY_AFFILIATED, ERROR) and source (hub, cache).',
-        labelNames: ['status', 'source'],
-        registers: [registry],
-      }),
-      authentications: new Counter({
-        name: 'document_authentications_total',
-        help: 'Document authentications by status (VERIFIED, REJECTED, ERROR) and channel (http, amqp).',
-        labelNames: ['status', 'channel'],
-        registers: [registry],
-      }),
-    });
+    app.decorate('registry', registry);
   },
   { name: 'metrics' },
 );

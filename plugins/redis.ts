@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { Redis } from 'ioredis';
-import type { Config } from '../src/config.js';
+import type { Settings } from '../src/config/settings.js';
+import { oncePer } from '../src/shared/timing.js';
 import { MemoryStore } from '../src/stores/memory-store.js';
 import { RedisStore } from '../src/stores/redis-store.js';
 import type { ExpiringStore } from '../src/stores/store.js';
@@ -14,8 +15,8 @@ declare module 'fastify' {
   }
 }
 
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+export default fp<Settings>(
+  async (app, { config, tuning }) => {
     if (!config.REDIS_URL) {
       const store = new MemoryStore();
       app.addHook('onClose', () => store.close());
@@ -35,17 +36,14 @@ export default fp<{ config: Config }>(
       // reads) go out as one pipeline: fewer writes and round trips under load.
       enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
-      commandTimeout: config.REDIS_COMMAND_TIMEOUT_MS,
+      commandTimeout: tuning.redisCommandTimeoutMs,
       connectTimeout: 5000,
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
-    let lastErrorLog = 0;
+    // ioredis repeats the same error on every reconnect attempt; one line per 10 s is enough.
+    const report = oncePer(10_000);
     redis.on('error', (err) => {
-      // ioredis repeats the same error on every reconnect attempt; one line per 10 s is enough.
-      if (Date.now() - lastErrorLog > 10_000) {
-        lastErrorLog = Date.now();
-        app.log.error({ err: { message: err.message } }, 'redis connection error');
-      }
+      if (report()) app.log.error({ err: { message: err.message } }, 'redis connection error');
     });
     try {
       await redis.connect();

@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
-import { Counter } from 'prom-client';
-import type { Config } from '../src/config.js';
-import { RETAINED_TABLES, type Retention, retentionFromConfig } from '../src/retention.js';
+import type { Settings } from '../src/config/settings.js';
+import { retentionMetrics } from '../src/retention/metrics.js';
+import { RETAINED_TABLES, Retention } from '../src/retention/retention.service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,35 +11,22 @@ declare module 'fastify' {
 }
 
 /**
- * Runs retention (src/retention.ts) on a timer in the API. Each wait is the interval ±25 %, so
- * replicas started together do not purge together. A failed run is logged and tried again at
+ * Runs retention (src/retention/retention.service.ts) on a timer in the API. Each wait is the
+ * interval ±25 %, so replicas started together do not purge together. A failed run is logged and tried again at
  * the next one (a table that fails does not hold up the others); closing the app stops a run
  * between two batches and waits for it.
  */
-export default fp<{ config: Config }>(
+export default fp<Settings>(
   async (app, { config }) => {
-    const retention = retentionFromConfig(config, app.db);
+    const retention = new Retention(app.db, {
+      outboxHours: config.OUTBOX_RETENTION_HOURS,
+      inboxHours: config.INBOX_RETENTION_HOURS,
+    });
     app.decorate('retention', retention);
     const intervalMs = config.RETENTION_INTERVAL_SECONDS * 1000;
     if (intervalMs === 0) return;
 
-    const registers = [app.appMetrics.registry];
-    const deleted = new Counter({
-      name: 'retention_deleted_rows_total',
-      help: 'Rows deleted by retention, by table (outbox, inbox, idempotency_keys, refresh_tokens).',
-      labelNames: ['table'],
-      registers,
-    });
-    const failures = new Counter({
-      name: 'retention_failures_total',
-      help: 'Retention runs that failed for a table, by table (tried again at the next run).',
-      labelNames: ['table'],
-      registers,
-    });
-    for (const table of RETAINED_TABLES) {
-      deleted.inc({ table }, 0);
-      failures.inc({ table }, 0);
-    }
+    const { deleted, failures } = retentionMetrics(app.registry);
     const log = app.log.child({ component: 'retention' });
 
     let closing = false;

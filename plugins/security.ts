@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import fp from 'fastify-plugin';
 import helmet, { type HelmetOptions } from 'helmet';
-import type { Config } from '../src/config.js';
+import type { Settings } from '../src/config/settings.js';
 
 const HELMET: HelmetOptions = {
   // Swagger UI at /docs loads its own script and styles from this origin only.
@@ -35,7 +35,7 @@ function helmetHeaders(options: HelmetOptions): Record<string, string> {
 }
 
 /** Security headers (helmet's) and the CORS allow-list. */
-export default fp<{ config: Config }>(
+export default fp<Settings>(
   async (app, { config }) => {
     const headers = helmetHeaders(HELMET);
     app.addHook('onRequest', (_request, reply, done) => {

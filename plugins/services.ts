@@ -1,7 +1,9 @@
 import fp from 'fastify-plugin';
-import { AffiliationService } from '../src/affiliation/service.js';
-import { DocumentService } from '../src/documents/service.js';
-import { Idempotency } from '../src/idempotency.js';
+import { AffiliationService } from '../src/affiliation/affiliation.service.js';
+import { checkMetrics } from '../src/affiliation/metrics.js';
+import { DocumentService } from '../src/documents/documents.service.js';
+import { authenticationMetrics } from '../src/documents/metrics.js';
+import { Idempotency } from '../src/idempotency/idempotency.service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -11,18 +13,18 @@ declare module 'fastify' {
   }
 }
 
-/** The use cases the routes call, wired to the database, the hub and the metrics. */
+/** The use cases the routes and consumers call, wired to the database, the hub and the outbox. */
 export default fp(
   async (app) => {
     app.decorate(
       'affiliation',
-      new AffiliationService(app.db, app.outbox, app.hub, app.appMetrics.checks),
+      new AffiliationService(app.db, app.outbox, app.hub, checkMetrics(app.registry)),
     );
     app.decorate(
       'documents',
-      new DocumentService(app.db, app.outbox, app.hub, app.appMetrics.authentications),
+      new DocumentService(app.db, app.outbox, app.hub, authenticationMetrics(app.registry)),
     );
     app.decorate('idempotency', new Idempotency(app.db));
   },
-  { name: 'services', dependencies: ['db', 'amqp', 'hub', 'metrics'] },
+  { name: 'services', dependencies: ['db', 'messaging', 'hub', 'metrics'] },
 );

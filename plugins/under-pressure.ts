@@ -1,14 +1,14 @@
 import underPressure from '@fastify/under-pressure';
 import fp from 'fastify-plugin';
-import type { Config } from '../src/config.js';
-import { serviceUnavailable } from '../src/errors.js';
+import type { Settings } from '../src/config/settings.js';
+import { serviceUnavailable } from '../src/shared/errors.js';
 
 /** 503 with Retry-After while the process is overloaded, except on operational routes. */
-export default fp<{ config: Config }>(
-  async (app, { config }) => {
+export default fp<Settings>(
+  async (app, { tuning }) => {
     await app.register(underPressure, {
-      maxEventLoopDelay: config.MAX_EVENT_LOOP_DELAY_MS,
-      maxHeapUsedBytes: config.MAX_HEAP_USED_BYTES,
+      maxEventLoopDelay: tuning.maxEventLoopDelayMs,
+      maxHeapUsedBytes: tuning.maxHeapUsedBytes,
       pressureHandler: (request) => {
         // Logged once, by the error handler, like every 5xx.
         if (request.routeOptions.config.operational) return undefined;

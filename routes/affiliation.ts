@@ -1,9 +1,14 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { AFFILIATION_TYPES, CHECK_STATUSES, DOCUMENT_TYPES } from '../db/schema.js';
-import { decodeCursor } from '../src/affiliation/service.js';
+import { citizenIdSchema } from '../src/shared/citizen.js';
+import {
+  AFFILIATION_TYPES,
+  CHECK_SOURCES,
+  CHECK_STATUSES,
+  DOCUMENT_TYPES,
+} from '../src/shared/enums.js';
 import { answerIdempotently } from './idempotent.js';
-import { citizenIdSchema, idempotencyHeaders, problems } from './schemas.js';
+import { idempotencyHeaders, pageQuery, problems } from './schemas.js';
 
 const checkSchema = z.object({
   check_id: z.uuid(),
@@ -14,20 +19,8 @@ const checkSchema = z.object({
   status: z.enum(CHECK_STATUSES),
   reason: z.string(),
   checked_at: z.iso.datetime(),
-  source: z.enum(['hub', 'cache']).describe('hub: asked now; cache: a recent answer reused'),
+  source: z.enum(CHECK_SOURCES).describe('hub: asked now; cache: a recent answer reused'),
 });
-
-const cursorSchema = z
-  .string()
-  .max(200)
-  .transform((text, ctx) => {
-    const cursor = decodeCursor(text);
-    if (!cursor) {
-      ctx.addIssue({ code: 'custom', message: 'is not a cursor from a previous page' });
-      return z.NEVER;
-    }
-    return cursor;
-  });
 
 /** POST /affiliation/check and GET /affiliation/checks. */
 const affiliationRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -54,17 +47,14 @@ const affiliationRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { body } = request;
+      const { citizen_id, document_type, affiliation_type } = request.body;
+      const input = {
+        citizenId: citizen_id,
+        documentType: document_type,
+        affiliationType: affiliation_type,
+      };
       return answerIdempotently(request, reply, 'affiliation.check', (caller, save) =>
-        app.affiliation.check(
-          {
-            citizenId: body.citizen_id,
-            documentType: body.document_type,
-            affiliationType: body.affiliation_type,
-          },
-          caller,
-          save,
-        ),
+        app.affiliation.check(input, caller, save),
       );
     },
   );
@@ -82,8 +72,7 @@ const affiliationRoutes: FastifyPluginAsyncZod = async (app) => {
         security: [{ bearerAuth: [] }],
         querystring: z.strictObject({
           citizen_id: citizenIdSchema.optional(),
-          limit: z.coerce.number().int().min(1).max(100).default(20),
-          cursor: cursorSchema.optional(),
+          ...pageQuery,
         }),
         response: {
           200: z.object({ items: z.array(checkSchema), next_cursor: z.string().nullable() }),

@@ -1,8 +1,7 @@
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { findUserById } from '../db/users.js';
-import { ROLES } from '../src/auth/roles.js';
-import { unauthorized } from '../src/errors.js';
+import { ROLES } from '../src/shared/enums.js';
+import { unauthorized } from '../src/shared/errors.js';
 import { problems } from './schemas.js';
 
 const tokenPairSchema = z.object({
@@ -87,9 +86,9 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
         },
       },
       async (request) => {
-        const user = await findUserById(app.db, request.user.sub);
-        if (!user || user.disabledAt) throw unauthorized('UNAUTHORIZED', 'User no longer exists');
-        return { id: user.id, username: user.username, roles: user.roles };
+        const user = await app.sessions.whoAmI(request.user.sub);
+        if (!user) throw unauthorized('UNAUTHORIZED', 'User no longer exists');
+        return user;
       },
     );
   });

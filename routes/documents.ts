@@ -1,9 +1,10 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { VERIFICATION_STATUSES } from '../db/schema.js';
-import { AppError } from '../src/errors.js';
+import { citizenIdSchema } from '../src/shared/citizen.js';
+import { VERIFICATION_STATUSES } from '../src/shared/enums.js';
+import { AppError } from '../src/shared/errors.js';
 import { answerIdempotently } from './idempotent.js';
-import { citizenIdSchema, idempotencyHeaders, problems } from './schemas.js';
+import { idempotencyHeaders, problems } from './schemas.js';
 
 const authenticationSchema = z.object({
   authentication_id: z.uuid(),
@@ -43,18 +44,15 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { body } = request;
+      const { citizen_id, document_url, document_title, document_id } = request.body;
+      const input = {
+        citizenId: citizen_id,
+        documentUrl: document_url,
+        documentTitle: document_title,
+        documentId: document_id,
+      };
       return answerIdempotently(request, reply, 'documents.authenticate', (caller, save) =>
-        app.documents.authenticate(
-          {
-            citizenId: body.citizen_id,
-            documentUrl: body.document_url,
-            documentTitle: body.document_title,
-            documentId: body.document_id,
-          },
-          caller,
-          save,
-        ),
+        app.documents.authenticate(input, caller, save),
       );
     },
   );

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { within } from '../src/shared/timing.js';
 
 const CHECK_TIMEOUT_MS = 2000;
 
@@ -10,17 +11,15 @@ const readySchema = z.object({
 });
 
 async function probe(check: () => Promise<unknown>): Promise<'up' | 'down'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), CHECK_TIMEOUT_MS);
-  });
   try {
-    await Promise.race([check(), timeout]);
-    return 'up';
+    return (
+      (await within(
+        CHECK_TIMEOUT_MS,
+        check().then(() => 'up' as const),
+      )) ?? 'down'
+    );
   } catch {
     return 'down';
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -54,7 +53,8 @@ const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       const checks: Record<string, () => Promise<unknown>> = {
         postgres: () => app.database.ping(),
       };
-      const redis = app.redis;
+      // The worker registers no Redis: it keeps no shared keys.
+      const redis = app.hasDecorator('redis') ? app.redis : null;
       if (redis) checks.redis = () => redis.ping();
       const broker = app.broker;
       if (broker) {

@@ -1,9 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Caller } from '../src/affiliation/service.js';
-import type { SaveAnswer } from '../src/idempotency.js';
+import type { SaveAnswer } from '../src/idempotency/idempotency.service.js';
+import type { Caller } from '../src/shared/caller.js';
 
 /**
- * Runs a POST's use case under its Idempotency-Key (see src/idempotency.ts) and sends the answer,
+ * Runs a POST's use case under its Idempotency-Key (see src/idempotency/idempotency.service.ts) and sends the answer,
  * marking replays with `Idempotent-Replayed: true`. The use case gets the caller and the `save`
  * to call inside its transaction.
  */

@@ -1,19 +1,6 @@
 import { z } from 'zod';
-import { PROBLEMS, type ProblemCode } from '../src/errors.js';
-
-/** RFC 9457 problem details, as every error response is documented. */
-export const problemSchema = z
-  .object({
-    type: z.string(),
-    title: z.string(),
-    status: z.number().int(),
-    detail: z.string(),
-    code: z.enum(Object.keys(PROBLEMS) as [ProblemCode, ...ProblemCode[]]),
-    request_id: z.string(),
-    instance: z.string(),
-    errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-  })
-  .describe('Problem details (application/problem+json)');
+import { problemSchema } from '../plugins/errors.js';
+import { cursorSchema } from '../src/shared/cursor.js';
 
 /** The error responses of a route, by status. */
 export function problems(...statuses: number[]) {
@@ -22,13 +9,6 @@ export function problems(...statuses: number[]) {
     typeof problemSchema
   >;
 }
-
-/** 6 to 12 digits, surrounding spaces trimmed. */
-export const citizenIdSchema = z
-  .string()
-  .trim()
-  .regex(/^\d{6,12}$/, 'must be 6 to 12 digits')
-  .describe('Citizen id: 6 to 12 digits');
 
 /** The Idempotency-Key header of the POSTs that change state. */
 export const idempotencyHeaders = z.object({
@@ -40,3 +20,9 @@ export const idempotencyHeaders = z.object({
       'Same key and same body within 24 h: the first answer is replayed (no new decision). Same key, other body: 409.',
     ),
 });
+
+/** `limit` and `cursor` of a newest-first history. */
+export const pageQuery = {
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: cursorSchema.optional(),
+};

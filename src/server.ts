@@ -1,8 +1,10 @@
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.js';
-import { ensureBootstrapAdmin } from './bootstrap.js';
-import { ConfigError, loadConfig } from './config.js';
-import { listenOnSockets } from './listen.js';
+import { buildApp } from './app/api.js';
+import { exitOnStartFailure } from './app/base.js';
+import { listenOnSockets } from './app/listen.js';
+import { ensureBootstrapAdmin } from './auth/users.service.js';
+import { loadConfig } from './config/env.js';
+import { TUNING } from './config/tuning.js';
 
 /** Entry point: parse config, build the app, listen, and close gracefully on signals. */
 async function main() {
@@ -19,18 +21,17 @@ async function main() {
   if (config.jwtSecretGenerated) {
     app.log.warn('JWT_SECRET is unset: using a random secret, so tokens end with this process');
   }
-  const password = config.embeddedDatabase
-    ? await ensureBootstrapAdmin(app.db, config.BOOTSTRAP_ADMIN_USERNAME)
-    : undefined;
+  const admin = TUNING.bootstrapAdminUsername;
+  const password = config.embeddedDatabase ? await ensureBootstrapAdmin(app.db, admin) : undefined;
   const sockets = await listenOnSockets(app, {
     host: config.HOST,
     port: config.PORT,
-    sockets: config.LISTEN_SOCKETS,
+    sockets: TUNING.listenSockets,
   });
   // listenOnSockets() opens fewer than asked only where the runtime cannot share a port.
-  if (sockets < config.LISTEN_SOCKETS) {
+  if (sockets < TUNING.listenSockets) {
     app.log.info(
-      { node: process.version, LISTEN_SOCKETS: config.LISTEN_SOCKETS },
+      { node: process.version },
       'listening on one socket: this Node.js cannot share a port between sockets (22.12+ can)',
     );
   } else if (sockets > 1) {
@@ -44,12 +45,12 @@ async function main() {
       [
         '',
         '  First start: an admin user was created. Its password is shown only now.',
-        `    username: ${config.BOOTSTRAP_ADMIN_USERNAME}`,
+        `    username: ${admin}`,
         `    password: ${password}`,
         '',
         '  Log in:',
         `    curl -s -X POST ${base}/api/v1/auth/login -H 'content-type: application/json' \\`,
-        `      -d '{"username":"${config.BOOTSTRAP_ADMIN_USERNAME}","password":"<password>"}'`,
+        `      -d '{"username":"${admin}","password":"<password>"}'`,
         `  API docs: ${base}/docs`,
         '',
         '',
@@ -58,11 +59,4 @@ async function main() {
   }
 }
 
-main().catch((err: unknown) => {
-  if (err instanceof ConfigError) {
-    console.error(err.message);
-  } else {
-    console.error('citizen-affiliation failed to start:', err);
-  }
-  process.exit(1);
-});
+main().catch(exitOnStartFailure('citizen-affiliation'));

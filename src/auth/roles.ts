@@ -1,12 +1,11 @@
-import type { Role } from '../../db/schema.js';
-
-export { ROLES, type Role } from '../../db/schema.js';
+import type { Role } from '../shared/enums.js';
 
 /** What each permission needs. `admin` may do everything. */
 export const PERMISSIONS = {
   'affiliation:check': ['operator', 'service'],
   'documents:authenticate': ['operator', 'service'],
   'history:read': ['operator', 'auditor'],
+  'users:manage': [],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -1,5 +1,5 @@
 import closeWithGrace from 'close-with-grace';
-import { parseEnv } from '../config.js';
+import { parseEnv } from '../config/env.js';
 import { buildHubSimulator, simulatorEnvSchema } from '../hub/simulator.js';
 
 /**

@@ -1,6 +1,7 @@
-import { envSchema, parseEnv } from '../config.js';
-import { RETAINED_TABLES, retentionFromConfig } from '../retention.js';
-import { databaseFromEnv, runCommand } from './env.js';
+import { envSchema, parseEnv } from '../config/env.js';
+import { RETAINED_TABLES, Retention } from '../retention/retention.service.js';
+import { describeError, runCommand } from './command.js';
+import { openDatabase } from './database.js';
 
 const USAGE = `usage: npm run retention
 
@@ -17,16 +18,19 @@ await runCommand(USAGE, {}, async () => {
     envSchema.pick({ OUTBOX_RETENTION_HOURS: true, INBOX_RETENTION_HOURS: true }),
     process.env,
   );
-  const database = databaseFromEnv();
+  const database = await openDatabase();
   try {
-    const retention = retentionFromConfig(windows, database.db);
+    const retention = new Retention(database.db, {
+      outboxHours: windows.OUTBOX_RETENTION_HOURS,
+      inboxHours: windows.INBOX_RETENTION_HOURS,
+    });
     const started = performance.now();
     const { deleted, failed } = await retention.purge();
     for (const table of RETAINED_TABLES) {
       process.stdout.write(`${table}: ${deleted[table]} deleted\n`);
     }
     for (const { table, error } of failed) {
-      console.error(`${table}: failed: ${error instanceof Error ? error.message : String(error)}`);
+      console.error(`${table}: failed: ${describeError(error)}`);
     }
     process.stdout.write(`done in ${Math.round(performance.now() - started)} ms\n`);
     return failed.length > 0 ? 1 : 0;

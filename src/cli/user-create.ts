@@ -1,16 +1,16 @@
 import { text } from 'node:stream/consumers';
-import { insertUser } from '../../db/users.js';
-import { generatePassword, hashPassword } from '../auth/passwords.js';
-import { ROLES, type Role } from '../auth/roles.js';
-import { databaseFromEnv, runCommand } from './env.js';
+import { MIN_PASSWORD_LENGTH, newUserSchema } from '../auth/users.service.js';
+import { ROLES } from '../shared/enums.js';
+import { AppError } from '../shared/errors.js';
+import { runCommand } from './command.js';
+import { usersFromEnv } from './users.js';
 
 const USAGE = `usage: npm run user:create -- --username NAME --role ROLE [--role ROLE...] [--password-stdin]
 
   roles: ${ROLES.join(', ')}
   --password-stdin  read the password from standard input (e.g. from a secret manager);
-                    otherwise a strong password is generated and printed once.`;
-
-const MIN_PASSWORD_LENGTH = 12;
+                    otherwise a strong password is generated and printed once.
+  With the embedded database, while the service runs, the user is created through it.`;
 
 /** `npm run user:create`: creates a user or service account. There is no open signup. */
 await runCommand(
@@ -21,49 +21,39 @@ await runCommand(
     'password-stdin': { type: 'boolean', default: false },
   },
   async (values) => {
-    const username = values.username?.trim() ?? '';
     const roles = values.role ?? [];
     const badRoles = roles.filter((r) => !(ROLES as readonly string[]).includes(r));
-    if (!/^[A-Za-z0-9._@-]{3,64}$/.test(username) || roles.length === 0 || badRoles.length > 0) {
-      if (badRoles.length > 0) console.error(`unknown role(s): ${badRoles.join(', ')}`);
-      if (username && !/^[A-Za-z0-9._@-]{3,64}$/.test(username)) {
-        console.error('username: 3-64 characters among letters, digits and . _ @ -');
+    if (badRoles.length > 0) console.error(`unknown role(s): ${badRoles.join(', ')}`);
+    const password = values['password-stdin']
+      ? (await text(process.stdin)).replace(/\r?\n$/, '')
+      : undefined;
+    const parsed = newUserSchema.safeParse({ username: values.username ?? '', roles, password });
+    if (!parsed.success || badRoles.length > 0) {
+      for (const issue of parsed.error?.issues ?? []) {
+        if (issue.path[0] === 'password') {
+          console.error(`password: at least ${MIN_PASSWORD_LENGTH} characters`);
+        } else if (issue.path[0] === 'username' && values.username) {
+          console.error(`username: ${issue.message}`);
+        }
       }
       console.error(USAGE);
       return 2;
     }
 
-    let password: string;
-    if (values['password-stdin']) {
-      password = (await text(process.stdin)).replace(/\r?\n$/, '');
-      if (password.length < MIN_PASSWORD_LENGTH) {
-        console.error(`password: at least ${MIN_PASSWORD_LENGTH} characters`);
-        return 2;
-      }
-    } else {
-      password = generatePassword();
-    }
-
-    const database = databaseFromEnv();
+    const users = await usersFromEnv();
     try {
-      const user = await insertUser(database.db, {
-        username,
-        passwordHash: await hashPassword(password),
-        roles: [...new Set(roles)] as Role[],
-      });
-      if (!user) {
-        console.error(`user "${username.toLowerCase()}" already exists`);
-        return 1;
-      }
+      const { user, generatedPassword } = await users.create(parsed.data);
       process.stdout.write(
-        `created user ${user.username} (${user.roles.join(', ')}) id=${user.id}\n`,
+        `created user ${user.username} (${user.roles.join(', ')}) id=${user.id} in ${users.via}\n`,
       );
-      if (!values['password-stdin']) {
-        process.stdout.write(`password (shown once): ${password}\n`);
-      }
+      if (generatedPassword) process.stdout.write(`password (shown once): ${generatedPassword}\n`);
       return 0;
+    } catch (err) {
+      if (!(err instanceof AppError) && !/already exists/.test(String(err))) throw err;
+      console.error((err as Error).message);
+      return 1;
     } finally {
-      await database.close();
+      await users.close();
     }
   },
 );

@@ -1,11 +1,11 @@
-import { enableUser, normalizeUsername, stopUser } from '../../db/users.js';
-import { denyUserTokens } from '../auth/sessions.js';
-import { databaseFromEnv, runCommand, storeFromEnv } from './env.js';
+import { runCommand } from './command.js';
+import { usersFromEnv } from './users.js';
 
 const USAGE = `usage: npm run user:disable -- --username NAME [--delete | --enable]
 
   Disables a user or service account: it can no longer log in or refresh, its refresh tokens
-  are revoked and every access token it holds is refused at once (through the Redis denylist).
+  are revoked and every access token it holds is refused at once (through the Redis denylist,
+  or the running embedded service's).
   --delete  delete the user instead (its refresh tokens go with it); audit rows are kept.
   --enable  enable a disabled user again; tokens from before the disable stay refused.`;
 
@@ -18,46 +18,36 @@ await runCommand(
     enable: { type: 'boolean', default: false },
   },
   async (values) => {
-    const username = normalizeUsername(values.username ?? '');
+    const username = values.username?.trim().toLowerCase() ?? '';
     if (!username || (values.delete && values.enable)) {
       console.error(USAGE);
       return 2;
     }
-
-    const database = databaseFromEnv();
+    const users = await usersFromEnv();
     try {
       if (values.enable) {
-        if (!(await enableUser(database.db, username))) return noSuchUser(username);
-        process.stdout.write(`enabled user ${username}\n`);
+        await users.enable(username);
+        process.stdout.write(`enabled user ${username} in ${users.via}\n`);
         return 0;
       }
-      // Redis first: if it is configured but unreachable, change nothing and say so.
-      const redis = await storeFromEnv();
-      try {
-        const how = values.delete ? 'delete' : 'disable';
-        const userId = await stopUser(database.db, username, how);
-        if (!userId) return noSuchUser(username);
-        process.stdout.write(`${how}d user ${username}; refresh tokens revoked\n`);
-        if (!redis.store) {
-          console.error(
-            'REDIS_URL is unset: access tokens already issued to this user stay valid until they ' +
-              `expire (at most ${redis.accessTtlSeconds} s).`,
-          );
-          return 0;
-        }
-        await denyUserTokens(redis.store, userId, redis.accessTtlSeconds);
+      const how = values.delete ? 'delete' : 'disable';
+      await users[how](username);
+      process.stdout.write(`${how}d user ${username} in ${users.via}; refresh tokens revoked\n`);
+      if (users.revokesAccessTokens) {
         process.stdout.write('access tokens it holds are refused from now on\n');
-        return 0;
-      } finally {
-        await redis.close();
+      } else {
+        console.error(
+          'REDIS_URL is unset: access tokens already issued to this user stay valid until they ' +
+            'expire (at most ACCESS_TOKEN_TTL_SECONDS).',
+        );
       }
+      return 0;
+    } catch (err) {
+      if (!/^No user/.test((err as Error).message)) throw err;
+      console.error((err as Error).message);
+      return 1;
     } finally {
-      await database.close();
+      await users.close();
     }
   },
 );
-
-function noSuchUser(username: string): number {
-  console.error(`no user "${username}"`);
-  return 1;
-}

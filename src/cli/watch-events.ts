@@ -1,6 +1,6 @@
 import { connect } from 'amqplib';
 import { z } from 'zod';
-import { envSchema, parseEnv } from '../config.js';
+import { envSchema, parseEnv } from '../config/env.js';
 
 /**
  * `npm run events:watch [-- <binding key>]`: prints every event on the exchange as it is

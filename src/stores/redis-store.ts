@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { DependencyError } from '../errors.js';
+import { DependencyError } from '../shared/errors.js';
 import type { Counter, ExpiringStore } from './store.js';
 
 /** Every Redis failure leaves as a DependencyError, so callers answer 503 rather than 500. */

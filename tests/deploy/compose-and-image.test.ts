@@ -1,9 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { envSchema, loadConfig } from '../../src/config.js';
+import { envSchema, loadConfig } from '../../src/config/env.js';
 import { simulatorEnvSchema } from '../../src/hub/simulator.js';
-import { projectRoot } from '../../src/paths.js';
+import { projectRoot } from '../../tools/shared/paths.js';
 import { read, readYaml, sourceOfCommand } from '../helpers/deploy.js';
 
 const pkg = JSON.parse(read('package.json')) as {

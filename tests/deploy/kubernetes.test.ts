@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type App, buildApp } from '../../src/app.js';
-import { envSchema, loadConfig } from '../../src/config.js';
+import { type App, buildApp } from '../../src/app/api.js';
+import { envSchema, loadConfig } from '../../src/config/env.js';
 import { simulatorEnvSchema } from '../../src/hub/simulator.js';
 import {
   containersOf,
@@ -113,7 +113,7 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
           }
         }
         expect(sourceOfCommand(containersOf(api)[0].command)).toBe('src/server.ts');
-        expect(sourceOfCommand(containersOf(worker)[0].command)).toBe('src/worker/main.ts');
+        expect(sourceOfCommand(containersOf(worker)[0].command)).toBe('src/worker.ts');
         const job = find(objects, 'Job', 'citizen-affiliation-migrate');
         expect(sourceOfCommand(containersOf(job)[0].command)).toBe('src/cli/migrate.ts');
       });

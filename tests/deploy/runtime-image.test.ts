@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../src/paths.js';
+import { projectRoot } from '../../tools/shared/paths.js';
 import { freePort, runScript } from '../helpers/process.js';
 
 /** Every .ts file compiled into the image (tsconfig.build.json's include). */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../db/client.js';
-import { outbox } from '../../db/schema.js';
+import { outbox } from '../../src/messaging/outbox.table.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
 import { runScript } from '../helpers/process.js';
@@ -113,7 +113,7 @@ withServices('npm run user:disable', () => {
       await expect(login(app, user)).rejects.toThrow(/401/);
       expect(await run(['--username', user.username])).toMatchObject({
         code: 1,
-        output: expect.stringMatching(/no user/),
+        output: expect.stringMatching(/no user/i),
       });
     } finally {
       await app.close();

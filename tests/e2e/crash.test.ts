@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { expect, inject, it, onTestFinished } from 'vitest';
 import { createDatabase } from '../../db/client.js';
-import { insertUser } from '../../db/users.js';
 import { hashPassword } from '../../src/auth/passwords.js';
-import { topology } from '../../src/events/topology.js';
+import { insertUser } from '../../src/auth/users.repository.js';
 import { amqpUrl, type Received, TestBroker, testExchange, withBroker } from '../helpers/amqp.js';
 import { freshDatabase } from '../helpers/database.js';
 import { citizenId, startHub } from '../helpers/hub.js';
@@ -23,7 +22,7 @@ withBroker('crash and shutdown: SIGKILL between commit and publish, SIGTERM unde
     const hub = await startHub();
     const proxy = await TcpProxy.forUrl(amqpUrl as string).start();
     const exchange = testExchange();
-    broker.track(topology(exchange));
+    broker.track(exchange);
     const database = createDatabase({ databaseUrl: db.url, dataDir: 'unused' });
     await insertUser(database.db, {
       username: 'crash',

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { reusePortSupported } from '../../src/listen.js';
-import { projectRoot } from '../../src/paths.js';
+import { reusePortSupported } from '../../src/app/listen.js';
+import { projectRoot } from '../../tools/shared/paths.js';
 
 /**
  * LISTEN_SOCKETS (src/listen.ts). The image runs Node 24, this machine Node 20: the several-socket

@@ -1,5 +1,4 @@
 import { expect, it, onTestFinished } from 'vitest';
-import { topology } from '../../src/events/topology.js';
 import { amqpUrl, TestBroker, testExchange, withBroker } from '../helpers/amqp.js';
 import { freshDatabase } from '../helpers/database.js';
 import { freePort, runScript } from '../helpers/process.js';
@@ -9,14 +8,13 @@ withBroker('npm run worker (the process)', () => {
     const db = await freshDatabase();
     const broker = await TestBroker.open();
     const exchange = testExchange();
-    broker.track(topology(exchange, [1000]));
+    broker.track(exchange);
     const port = await freePort();
-    const run = runScript('src/worker/main.ts', [], {
+    const run = runScript('src/worker.ts', [], {
       DATABASE_URL: db.url,
       AMQP_URL: amqpUrl ?? '',
       AMQP_EXCHANGE: exchange,
       WORKER_PORT: String(port),
-      WORKER_RETRY_DELAYS_MS: '1000',
       HOST: '127.0.0.1',
       NODE_ENV: 'production',
       GOVCARPETA_URL: 'http://127.0.0.1:9',
@@ -47,7 +45,7 @@ withBroker('npm run worker (the process)', () => {
   });
 
   it('refuses to start without AMQP_URL, saying so', async () => {
-    const run = runScript('src/worker/main.ts', [], { DATA_DIR: 'memory://', WORKER_PORT: '0' });
+    const run = runScript('src/worker.ts', [], { DATA_DIR: 'memory://', WORKER_PORT: '0' });
     expect((await run.exited).code).toBe(1);
     expect(run.output()).toMatch(/AMQP_URL: the worker needs it/);
   });

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { type Channel, type ChannelModel, type ConsumeMessage, connect } from 'amqplib';
 import { describe, inject } from 'vitest';
-import { type Topology, topology } from '../../src/events/topology.js';
+import { TUNING } from '../../src/config/tuning.js';
+import { documentRequestsQueue } from '../../src/documents/request-consumer.js';
+import { topology } from '../../src/messaging/topology.js';
 
 export const amqpUrl = inject('amqpUrl');
 const runId = inject('runId');
@@ -35,11 +37,16 @@ export class TestBroker {
     return new TestBroker(connection, await connection.createChannel());
   }
 
-  /** Remembers what a service topology will create, so close() deletes it. */
-  track(t: Topology): void {
+  /**
+   * Remembers what the service creates on this exchange (and a worker with these retry delays),
+   * so close() deletes it.
+   */
+  track(exchange: string, retryDelaysMs: readonly number[] = TUNING.worker.retryDelaysMs): void {
+    const t = topology(exchange);
+    const w = documentRequestsQueue(exchange, retryDelaysMs);
     this.exchanges.add(t.exchange).add(t.unroutedExchange).add(t.deadLetterExchange);
-    for (const q of [t.unroutedQueue, t.requestsQueue, t.deadLetterQueue]) this.queues.add(q);
-    for (const r of t.retryQueues) this.queues.add(r.queue);
+    for (const q of [t.unroutedQueue, w.queue, w.deadLetterQueue]) this.queues.add(q);
+    for (const r of w.retryQueues) this.queues.add(r.queue);
   }
 
   /** A queue bound to the exchange with a routing key, collecting what arrives. */

@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, inject } from 'vitest';
-import type { Role } from '../../db/schema.js';
-import { insertUser } from '../../db/users.js';
-import { type App, buildApp } from '../../src/app.js';
+import { type App, buildApp } from '../../src/app/api.js';
+import { loggerOptions } from '../../src/app/logger.js';
 import { hashPassword } from '../../src/auth/passwords.js';
-import type { TokenPair } from '../../src/auth/sessions.js';
-import { type Config, loadConfig } from '../../src/config.js';
-import { loggerOptions } from '../../src/logger.js';
+import type { TokenPair } from '../../src/auth/sessions.service.js';
+import { insertUser } from '../../src/auth/users.repository.js';
+import { type Config, envSchema, loadConfig } from '../../src/config/env.js';
+import type { Role } from '../../src/shared/enums.js';
 
 export const TEST_SECRET = 'test-secret-that-is-long-enough-for-hs256!';
 
@@ -19,7 +19,15 @@ const runId = inject('runId');
 /** describe() for tests that need the real Postgres and Redis (global-setup decides). */
 export const withServices = describe.skipIf(!databaseUrl || !redisUrl);
 
+/**
+ * The config of a test app: this run's database and Redis, unless `env` says otherwise. A name
+ * the service does not read is refused: a test would otherwise set nothing and pass for it.
+ */
 export function testConfig(env: Record<string, string | undefined> = {}): Config {
+  const unknown = Object.keys(env).filter((name) => !(name in envSchema.shape));
+  if (unknown.length > 0) {
+    throw new Error(`not settings (see src/config/tuning.ts for overrides): ${unknown.join(', ')}`);
+  }
   return loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',

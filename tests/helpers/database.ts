@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { inject } from 'vitest';
-import { type ScratchDatabase, scratchDatabase } from '../../db/scratch.js';
+import { type ScratchDatabase, scratchDatabase } from '../../tools/shared/scratch-database.js';
 
 /**
  * A database of its own, migrated, for tests whose relays must not publish other tests' events

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
-import { projectRoot } from '../../src/paths.js';
+import { projectRoot } from '../../tools/shared/paths.js';
 
 export const read = (file: string) => readFileSync(join(projectRoot, file), 'utf8');
 export const readYaml = (file: string) => parse(read(file), { merge: true });

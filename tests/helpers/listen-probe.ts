@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import { listenOnSockets } from '../../src/listen.js';
+import { listenOnSockets } from '../../src/app/listen.js';
 
 /**
  * Run as its own process (possibly on another Node.js): a Fastify app listening through

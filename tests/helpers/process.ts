@@ -1,14 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
-import { projectRoot } from '../../src/paths.js';
+import { projectRoot } from '../../tools/shared/paths.js';
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { freePort } from '../../tools/shared/net.js';
 
 export interface Running {
   child: ChildProcess;

@@ -1,7 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { affiliationChecks, outbox } from '../../db/schema.js';
-import type { App } from '../../src/app.js';
+import { affiliationChecks } from '../../src/affiliation/checks.table.js';
+import type { App } from '../../src/app/api.js';
+import { outbox } from '../../src/messaging/outbox.table.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { citizenId, startHub } from '../helpers/hub.js';
 import { freePort } from '../helpers/process.js';
@@ -38,12 +39,10 @@ withServices('POST /affiliation/check against the hub simulator', () => {
 
   beforeAll(async () => {
     hub = await startHub();
-    app = await buildTestApp({
-      GOVCARPETA_URL: hub.url,
-      HUB_TIMEOUT_MS: '300',
-      HUB_RETRIES: '1',
-      HUB_RETRY_BASE_MS: '10',
-    });
+    app = await buildTestApp(
+      { GOVCARPETA_URL: hub.url, HUB_TIMEOUT_MS: '300' },
+      { tuning: { hub: { retries: 1, retryBaseMs: 10 } } },
+    );
     token = (await login(app, await createUser(app, ['operator']))).access_token;
   });
   afterAll(async () => {
@@ -136,12 +135,10 @@ withServices('POST /affiliation/check against the hub simulator', () => {
   }
 
   it('opens the breaker after repeated failures, fails fast without calling the hub, then recovers', async () => {
-    const guarded = await buildTestApp({
-      GOVCARPETA_URL: hub.url,
-      HUB_RETRIES: '0',
-      HUB_BREAKER_MIN_CALLS: '3',
-      HUB_BREAKER_RESET_MS: '400',
-    });
+    const guarded = await buildTestApp(
+      { GOVCARPETA_URL: hub.url },
+      { tuning: { hub: { retries: 0, breaker: { minCalls: 3, resetMs: 400 } } } },
+    );
     try {
       const t = (await login(guarded, await createUser(guarded, ['service']))).access_token;
       const ask = () =>

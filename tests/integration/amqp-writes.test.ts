@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Broker, connectBroker } from '../../src/events/broker.js';
+import { type Broker, connectBroker } from '../../src/messaging/broker.js';
 import { amqpUrl, testExchange, withBroker } from '../helpers/amqp.js';
 import { eventually } from '../helpers/wait.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { App } from '../../src/app.js';
+import type { App } from '../../src/app/api.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { citizenId, startHub } from '../helpers/hub.js';
 
@@ -23,14 +23,16 @@ withServices('bulkhead: a slow hub does not drag the other routes down', () => {
 
   beforeAll(async () => {
     hub = await startHub();
-    app = await buildTestApp({
-      GOVCARPETA_URL: hub.url,
-      HUB_TIMEOUT_MS: '8000',
-      HUB_RETRIES: '0',
-      HUB_MAX_CONCURRENT: '10',
-      CHECK_CACHE_TTL_SECONDS: '0',
-      RATE_LIMIT_MAX: '0',
-    });
+    app = await buildTestApp(
+      {
+        GOVCARPETA_URL: hub.url,
+        HUB_TIMEOUT_MS: '8000',
+        HUB_MAX_CONCURRENT: '10',
+        CHECK_CACHE_TTL_SECONDS: '0',
+        RATE_LIMIT_MAX: '0',
+      },
+      { tuning: { hub: { retries: 0 } } },
+    );
     base = await app.listen({ host: '127.0.0.1', port: 0 });
     token = (await login(app, await createUser(app, ['admin']))).access_token;
   });

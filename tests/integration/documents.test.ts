@@ -1,7 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { documentAuthentications, outbox } from '../../db/schema.js';
-import type { App } from '../../src/app.js';
+import type { App } from '../../src/app/api.js';
+import { documentAuthentications } from '../../src/documents/authentications.table.js';
+import { outbox } from '../../src/messaging/outbox.table.js';
 import {
   bearer,
   buildTestApp,

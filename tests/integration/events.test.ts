@@ -1,8 +1,9 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import type { App } from '../../src/app.js';
-import { affiliationCheckedEvent } from '../../src/events/schemas.js';
-import { topology } from '../../src/events/topology.js';
+import { affiliationChecked } from '../../src/affiliation/events.js';
+import type { App } from '../../src/app/api.js';
+import type { TuningOverrides } from '../../src/config/tuning.js';
+import { topology } from '../../src/messaging/topology.js';
 import { amqpUrl, TestBroker, testExchange, withBroker } from '../helpers/amqp.js';
 import { bearer, buildTestApp, createUser, login } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
@@ -19,21 +20,23 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
   let db: Awaited<ReturnType<typeof freshDatabase>>;
   const apps: App[] = [];
 
-  const start = async (env: Record<string, string>) => {
-    const app = await buildTestApp({
-      DATABASE_URL: db.url,
-      GOVCARPETA_URL: hub.url,
-      AMQP_URL: amqpUrl ?? '',
-      OUTBOX_POLL_MS: '200',
-      CHECK_CACHE_TTL_SECONDS: '0',
-      // These tests send hundreds of checks; the rate limit's counter is shared (Redis, one
-      // address) with the test files running alongside, which would get 429s.
-      RATE_LIMIT_MAX: '0',
-      ...env,
-    });
+  const start = async (env: Record<string, string>, outbox: TuningOverrides['outbox'] = {}) => {
+    const app = await buildTestApp(
+      {
+        DATABASE_URL: db.url,
+        GOVCARPETA_URL: hub.url,
+        AMQP_URL: amqpUrl ?? '',
+        CHECK_CACHE_TTL_SECONDS: '0',
+        // These tests send hundreds of checks; the rate limit's counter is shared (Redis, one
+        // address) with the test files running alongside, which would get 429s.
+        RATE_LIMIT_MAX: '0',
+        ...env,
+      },
+      { tuning: { outbox: { pollMs: 200, ...outbox } } },
+    );
     apps.push(app);
     await app.ready();
-    broker.track(topology(env.AMQP_EXCHANGE ?? 'citizen_affiliation'));
+    broker.track(env.AMQP_EXCHANGE ?? 'citizen_affiliation');
     return app;
   };
   const tokenFor = async (app: App) =>
@@ -77,7 +80,7 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     expect(res.statusCode).toBe(200);
     await eventually(() => received.length === 1);
     const [{ msg, body }] = received as [(typeof received)[number]];
-    expect(affiliationCheckedEvent.parse(body)).toEqual({
+    expect(affiliationChecked.schema.parse(body)).toEqual({
       event_type: 'affiliation.checked',
       check_id: res.json().check_id,
       citizen_id: res.json().citizen_id,
@@ -108,7 +111,7 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
   it('publishes as soon as a decision commits, not at its next poll', async () => {
     const exchange = testExchange();
     // A ten-minute poll: only the wake-up on commit can deliver these in time.
-    const app = await start({ AMQP_EXCHANGE: exchange, OUTBOX_POLL_MS: '600000' });
+    const app = await start({ AMQP_EXCHANGE: exchange }, { pollMs: 600_000 });
     const received = await broker.bind(exchange, 'affiliation.checked');
     await eventually(() => app.broker?.isConnected() === true);
     await new Promise((r) => setTimeout(r, 300)); // let the first (empty) drain pass
@@ -294,8 +297,8 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
 
   it('two instances relaying from one database publish each event exactly once', async () => {
     const exchange = testExchange();
-    const a = await start({ AMQP_EXCHANGE: exchange, OUTBOX_BATCH_SIZE: '5' });
-    const b = await start({ AMQP_EXCHANGE: exchange, OUTBOX_BATCH_SIZE: '5' });
+    const a = await start({ AMQP_EXCHANGE: exchange }, { batchSize: 5 });
+    const b = await start({ AMQP_EXCHANGE: exchange }, { batchSize: 5 });
     const received = await broker.bind(exchange, 'affiliation.checked');
     const [ta, tb] = [await tokenFor(a), await tokenFor(b)];
     const ids: string[] = [];

@@ -1,10 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ROLES, type Role } from '../../db/schema.js';
-import { stopUser } from '../../db/users.js';
-import type { App } from '../../src/app.js';
+import type { App } from '../../src/app/api.js';
 import { allows, type Permission } from '../../src/auth/roles.js';
-import { denyUserTokens } from '../../src/auth/sessions.js';
+import { ROLES, type Role } from '../../src/shared/enums.js';
 import {
   bearer,
   buildTestApp,
@@ -251,8 +249,7 @@ withServices('fuzz: hostile input never breaks the service or its access rules',
     const ofStoppedUser = async (how: 'disable' | 'delete') => {
       const user = await createUser(app, ['admin']);
       const pair = await login(app, user);
-      await stopUser(app.db, user.username, how);
-      await denyUserTokens(app.store, user.id, 900);
+      await app.users[how](user.username);
       return pair.access_token;
     };
     const disabled = await ofStoppedUser('disable');

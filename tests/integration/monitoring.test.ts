@@ -1,9 +1,8 @@
 import { parser } from '@prometheus-io/lezer-promql';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import type { App } from '../../src/app.js';
-import { topology } from '../../src/events/topology.js';
-import { buildWorker, type Worker } from '../../src/worker/app.js';
+import type { App } from '../../src/app/api.js';
+import { buildWorker, type Worker } from '../../src/app/worker.js';
 import { amqpUrl, TestBroker, testExchange, withBroker } from '../helpers/amqp.js';
 import { bearer, buildTestApp, createUser, login, testConfig } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
@@ -46,16 +45,15 @@ withBroker('monitoring: every metric the alerts and the dashboard use is exporte
     hub = await startHub();
     db = await freshDatabase();
     broker = await TestBroker.open();
-    broker.track(topology(exchange, [100]));
+    broker.track(exchange, [100]);
     const env = {
       DATABASE_URL: db.url,
       AMQP_URL: amqpUrl ?? '',
       AMQP_EXCHANGE: exchange,
       GOVCARPETA_URL: hub.url,
-      WORKER_RETRY_DELAYS_MS: '100',
     };
     app = await buildTestApp(env);
-    worker = await buildWorker(testConfig(env));
+    worker = await buildWorker(testConfig(env), { tuning: { worker: { retryDelaysMs: [100] } } });
     await app.ready();
     await worker.ready();
     await worker.broker?.channel.waitForConnect();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { App } from '../../src/app.js';
+import type { App } from '../../src/app/api.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
@@ -55,6 +55,10 @@ withServices('operations routes', () => {
       '/api/v1/auth/refresh',
       '/api/v1/documents/authenticate',
       '/api/v1/documents/authentications/{id}',
+      '/api/v1/users',
+      '/api/v1/users/{username}',
+      '/api/v1/users/{username}/disable',
+      '/api/v1/users/{username}/enable',
       '/health/live',
       '/health/ready',
     ]);
@@ -98,7 +102,7 @@ withServices('operations routes', () => {
 
 withServices('rate limit', () => {
   it('limits the API per client address with 429 + Retry-After, but never health or metrics', async () => {
-    const app = await buildTestApp({ RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_SECONDS: '60' });
+    const app = await buildTestApp({ RATE_LIMIT_MAX: '3' });
     try {
       const call = () =>
         app.inject({
@@ -135,10 +139,10 @@ withServices('dependency outages', () => {
     let app: App;
     beforeAll(async () => {
       proxy = await TcpProxy.forUrl(redisUrl).start();
-      app = await buildTestApp({
-        REDIS_URL: proxy.urlFor(redisUrl),
-        REDIS_COMMAND_TIMEOUT_MS: '300',
-      });
+      app = await buildTestApp(
+        { REDIS_URL: proxy.urlFor(redisUrl) },
+        { tuning: { redisCommandTimeoutMs: 300 } },
+      );
     });
     afterAll(async () => {
       await app?.close();

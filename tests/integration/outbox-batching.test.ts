@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase, type Database } from '../../db/client.js';
-import { affiliationChecks } from '../../db/schema.js';
-import { Outbox } from '../../src/events/outbox.js';
+import { affiliationChecks } from '../../src/affiliation/checks.table.js';
+import { affiliationChecked } from '../../src/affiliation/events.js';
+import { Outbox } from '../../src/messaging/outbox.js';
 import { freshDatabase } from '../helpers/database.js';
 
 /** Group commit: the decisions of concurrent requests are written by one statement. */
@@ -34,7 +35,7 @@ describe.skipIf(!inject('databaseUrl'))('outbox: decisions of concurrent request
     checkedAt: new Date(),
   });
   const record = (outbox: Outbox, row: ReturnType<typeof decision>) =>
-    outbox.record(affiliationChecks, row, 'affiliation.checked', {
+    outbox.record(affiliationChecks, row, affiliationChecked, {
       event_type: 'affiliation.checked',
       check_id: row.id,
       citizen_id: row.citizenId,

@@ -10,7 +10,7 @@ const blockEventLoop = (ms: number) => {
 
 withServices('overload', () => {
   it('answers 503 with Retry-After while the event loop lags, but keeps /health/live up', async () => {
-    const app = await buildTestApp({ MAX_EVENT_LOOP_DELAY_MS: '50' });
+    const app = await buildTestApp({}, { tuning: { maxEventLoopDelayMs: 50 } });
     try {
       let refused: Awaited<ReturnType<typeof app.inject>> | undefined;
       const deadline = Date.now() + 10_000;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { App } from '../../src/app.js';
-import { REQUESTED_KEY, topology } from '../../src/events/topology.js';
-import { buildWorker, type Worker } from '../../src/worker/app.js';
+import type { App } from '../../src/app/api.js';
+import { buildWorker, type Worker } from '../../src/app/worker.js';
+import { authenticationRequested } from '../../src/documents/events.js';
 import { amqpUrl, type Received, TestBroker, testExchange, withBroker } from '../helpers/amqp.js';
 import { bearer, buildTestApp, createUser, login, testConfig } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
@@ -58,7 +58,7 @@ withBroker('RabbitMQ cut under steady traffic', () => {
   beforeAll(async () => {
     hub = await startHub();
     broker = await TestBroker.open();
-    broker.track(topology(exchange));
+    broker.track(exchange);
     db = await freshDatabase();
     proxy = await TcpProxy.forUrl(amqpUrl as string).start();
     const env = {
@@ -66,13 +66,13 @@ withBroker('RabbitMQ cut under steady traffic', () => {
       GOVCARPETA_URL: hub.url,
       AMQP_URL: proxy.urlFor(amqpUrl as string),
       AMQP_EXCHANGE: exchange,
-      OUTBOX_POLL_MS: '500',
       CHECK_CACHE_TTL_SECONDS: '0',
       RATE_LIMIT_MAX: '0',
     };
-    app = await buildTestApp(env);
+    const tuning = { outbox: { pollMs: 500 } };
+    app = await buildTestApp(env, { tuning });
     await app.ready();
-    worker = await buildWorker(testConfig(env));
+    worker = await buildWorker(testConfig(env), { tuning });
     await worker.ready();
     await worker.broker?.channel.waitForConnect(); // the requests queue is declared by then
   });
@@ -119,7 +119,7 @@ withBroker('RabbitMQ cut under steady traffic', () => {
           requestIds.push(messageId);
           broker.channel.publish(
             exchange,
-            REQUESTED_KEY,
+            authenticationRequested.routingKey,
             Buffer.from(
               JSON.stringify({
                 messageId,

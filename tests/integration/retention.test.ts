@@ -2,8 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createDatabase, type Database } from '../../db/client.js';
-import { idempotencyKeys, inbox, outbox, refreshTokens, users } from '../../db/schema.js';
-import { Retention } from '../../src/retention.js';
+import { refreshTokens } from '../../src/auth/refresh-tokens.table.js';
+import { users } from '../../src/auth/users.table.js';
+import { idempotencyKeys } from '../../src/idempotency/idempotency-keys.table.js';
+import { inbox } from '../../src/messaging/inbox.table.js';
+import { outbox } from '../../src/messaging/outbox.table.js';
+import { Retention } from '../../src/retention/retention.service.js';
 import { buildTestApp, captureLogs } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
 

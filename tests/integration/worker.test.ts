@@ -1,9 +1,9 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { documentAuthentications } from '../../db/schema.js';
-import { authenticationCompletedEvent } from '../../src/events/schemas.js';
-import { REQUESTED_KEY, topology } from '../../src/events/topology.js';
-import { buildWorker, type Worker } from '../../src/worker/app.js';
+import { buildWorker, type Worker } from '../../src/app/worker.js';
+import { documentAuthentications } from '../../src/documents/authentications.table.js';
+import { authenticationCompleted, authenticationRequested } from '../../src/documents/events.js';
+import { documentRequestsQueue } from '../../src/documents/request-consumer.js';
 import { amqpUrl, type Received, TestBroker, testExchange, withBroker } from '../helpers/amqp.js';
 import { testConfig } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
@@ -20,7 +20,8 @@ withBroker('worker: document.authentication.requested -> completed', () => {
   let completed: Received[];
   let deadLetters: Received[];
   const exchange = testExchange();
-  const names = topology(exchange, [150, 150]);
+  const retryDelaysMs = [150, 150];
+  const requests = documentRequestsQueue(exchange, retryDelaysMs);
   let n = 0;
 
   const request = (overrides: Record<string, unknown> = {}) => ({
@@ -32,10 +33,15 @@ withBroker('worker: document.authentication.requested -> completed', () => {
     ...overrides,
   });
   const send = (body: unknown, raw?: string) =>
-    broker.channel.publish(exchange, REQUESTED_KEY, Buffer.from(raw ?? JSON.stringify(body)), {
-      persistent: true,
-      contentType: 'application/json',
-    });
+    broker.channel.publish(
+      exchange,
+      authenticationRequested.routingKey,
+      Buffer.from(raw ?? JSON.stringify(body)),
+      {
+        persistent: true,
+        contentType: 'application/json',
+      },
+    );
   const completionsOf = (messageId: string) =>
     completed.filter((c) => c.body.messageId === messageId);
   const consumedMetric = async (outcome: string) =>
@@ -48,7 +54,7 @@ withBroker('worker: document.authentication.requested -> completed', () => {
   beforeAll(async () => {
     hub = await startHub();
     broker = await TestBroker.open();
-    broker.track(names);
+    broker.track(exchange, retryDelaysMs);
     db = await freshDatabase();
     worker = await buildWorker(
       testConfig({
@@ -57,15 +63,19 @@ withBroker('worker: document.authentication.requested -> completed', () => {
         AMQP_EXCHANGE: exchange,
         GOVCARPETA_URL: hub.url,
         HUB_TIMEOUT_MS: '300',
-        HUB_BREAKER_MIN_CALLS: '1000',
-        WORKER_RETRY_DELAYS_MS: '150,150',
-        OUTBOX_POLL_MS: '100',
       }),
+      {
+        tuning: {
+          hub: { breaker: { minCalls: 1000 } },
+          worker: { retryDelaysMs },
+          outbox: { pollMs: 100 },
+        },
+      },
     );
     await worker.ready();
     await worker.broker?.channel.waitForConnect(); // the queues are declared by then
     completed = await broker.bind(exchange, 'document.authentication.completed');
-    deadLetters = await broker.collect(names.deadLetterQueue);
+    deadLetters = await broker.collect(requests.deadLetterQueue);
   });
   afterAll(async () => {
     await worker?.close();
@@ -80,7 +90,7 @@ withBroker('worker: document.authentication.requested -> completed', () => {
     await send(req);
     await eventually(() => completionsOf(req.messageId).length === 1);
     const [event] = completionsOf(req.messageId);
-    expect(authenticationCompletedEvent.parse(event?.body)).toMatchObject({
+    expect(authenticationCompleted.schema.parse(event?.body)).toMatchObject({
       messageId: req.messageId,
       documentId: req.documentId,
       idCitizen: '1234567890',

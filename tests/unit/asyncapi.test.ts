@@ -3,15 +3,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { CE_SOURCE } from '../../src/events/relay.js';
+import { affiliationChecked } from '../../src/affiliation/events.js';
 import {
-  affiliationCheckedEvent,
-  authenticationCompletedEvent,
-  authenticationRequestedMessage,
-  documentAuthenticatedEvent,
-  ROUTING_KEYS,
-} from '../../src/events/schemas.js';
-import { projectRoot } from '../../src/paths.js';
+  authenticationCompleted,
+  authenticationRequested,
+  documentAuthenticated,
+} from '../../src/documents/events.js';
+import type { EventType } from '../../src/messaging/events.js';
+import { CE_SOURCE } from '../../src/messaging/relay.js';
+import { projectRoot } from '../../tools/shared/paths.js';
 
 type Schema = {
   type?: unknown;
@@ -44,29 +44,15 @@ function shape(s: Schema): unknown {
 }
 
 describe('docs/asyncapi.yaml matches the code', () => {
-  const cases: [string, string, z.ZodType, 'output' | 'input'][] = [
-    ['affiliationChecked', ROUTING_KEYS.affiliationChecked, affiliationCheckedEvent, 'output'],
-    [
-      'documentAuthenticated',
-      ROUTING_KEYS.documentAuthenticated,
-      documentAuthenticatedEvent,
-      'output',
-    ],
-    [
-      'authenticationCompleted',
-      ROUTING_KEYS.authenticationCompleted,
-      authenticationCompletedEvent,
-      'output',
-    ],
-    [
-      'authenticationRequested',
-      ROUTING_KEYS.authenticationRequested,
-      authenticationRequestedMessage,
-      'input',
-    ],
+  /** Every event the code publishes (output) or consumes (input), by its AsyncAPI name. */
+  const cases: [string, EventType, 'output' | 'input'][] = [
+    ['affiliationChecked', affiliationChecked, 'output'],
+    ['documentAuthenticated', documentAuthenticated, 'output'],
+    ['authenticationCompleted', authenticationCompleted, 'output'],
+    ['authenticationRequested', authenticationRequested, 'input'],
   ];
 
-  for (const [name, key, schema, io] of cases) {
+  for (const [name, { routingKey: key, schema }, io] of cases) {
     it(`${key}: channel address and payload equal the zod schema`, () => {
       expect(doc.asyncapi).toBe('3.0.0');
       expect(doc.channels[name].address).toBe(key);
@@ -81,7 +67,7 @@ describe('docs/asyncapi.yaml matches the code', () => {
 
   it('documents every routing key the code knows, on the default exchange, with the CloudEvents headers', () => {
     const addresses = Object.values(doc.channels).map((c) => (c as { address: string }).address);
-    expect(addresses.sort()).toEqual(Object.values(ROUTING_KEYS).sort());
+    expect(addresses.sort()).toEqual(cases.map(([, event]) => event.routingKey).sort());
     expect(doc.channels.affiliationChecked.bindings.amqp.exchange.name).toBe('citizen_affiliation');
     const headers = doc.components.schemas.CloudEventsHeaders;
     expect(headers.properties['ce-source'].const).toBe(CE_SOURCE);

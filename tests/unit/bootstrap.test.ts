@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../db/client.js';
-import { findUserByUsername } from '../../db/users.js';
 import { verifyPassword } from '../../src/auth/passwords.js';
-import { ensureBootstrapAdmin } from '../../src/bootstrap.js';
+import { findUserByUsername } from '../../src/auth/users.repository.js';
+import { ensureBootstrapAdmin } from '../../src/auth/users.service.js';
 
 let database: Database;
 beforeAll(async () => {

@@ -1,5 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import type { z } from 'zod';
+import { ConfigError, envSchema, isPolicy, loadConfig } from '../../src/config/env.js';
+import { TUNING, tune } from '../../src/config/tuning.js';
+import { projectRoot } from '../../tools/shared/paths.js';
 
 const SECRET = 's'.repeat(32);
 
@@ -21,12 +26,10 @@ describe('config', () => {
       PORT: 8000,
       HOST: '0.0.0.0',
       embeddedDatabase: true,
-      MIGRATE_ON_START: true,
       jwtSecretGenerated: true,
       ACCESS_TOKEN_TTL_SECONDS: 900,
       REFRESH_TOKEN_TTL_SECONDS: 604_800,
       LOGIN_MAX_FAILURES: 5,
-      LOGIN_FAILURE_WINDOW_SECONDS: 900,
       CORS_ORIGINS: [],
       TRUST_PROXY: false,
     });
@@ -41,12 +44,9 @@ describe('config', () => {
     });
   });
 
-  it('uses the real services when their URLs are set, migrating only on request', () => {
+  it('uses the real services when their URLs are set', () => {
     const c = loadConfig({ DATABASE_URL: 'postgres://u@db:5432/x', REDIS_URL: 'redis://r:6379' });
-    expect(c).toMatchObject({ embeddedDatabase: false, MIGRATE_ON_START: false });
-    expect(
-      loadConfig({ DATABASE_URL: 'postgres://u@db/x', MIGRATE_ON_START: 'true' }).MIGRATE_ON_START,
-    ).toBe(true);
+    expect(c).toMatchObject({ embeddedDatabase: false, REDIS_URL: 'redis://r:6379' });
   });
 
   it('refuses embedded defaults and a missing secret in production, naming every variable', () => {
@@ -70,16 +70,6 @@ describe('config', () => {
     ).toBe(false);
   });
 
-  it('reads the worker retry delays as milliseconds and refuses garbage', () => {
-    expect(loadConfig({ WORKER_RETRY_DELAYS_MS: '10, 20' }).WORKER_RETRY_DELAYS_MS).toEqual([
-      10, 20,
-    ]);
-    expect(loadConfig({}).WORKER_RETRY_DELAYS_MS).toEqual([1000, 5000, 30_000, 120_000]);
-    expect(problemsOf({ WORKER_RETRY_DELAYS_MS: '10,soon' })[0]).toMatch(
-      /^WORKER_RETRY_DELAYS_MS: /,
-    );
-  });
-
   it('refuses a JWT secret shorter than 32 bytes in any environment', () => {
     expect(problemsOf({ JWT_SECRET: 'short' })[0]).toMatch(
       /^JWT_SECRET: must be at least 32 bytes/,
@@ -91,13 +81,13 @@ describe('config', () => {
       PORT: 'eighty',
       DATABASE_URL: 'http://not-postgres',
       LOG_LEVEL: 'loud',
-      MIGRATE_ON_START: 'maybe',
+      RATE_LIMIT_MAX: 'many',
     });
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
       'DATABASE_URL',
       'LOG_LEVEL',
-      'MIGRATE_ON_START',
       'PORT',
+      'RATE_LIMIT_MAX',
     ]);
     expect(new ConfigError(problems).message).toMatch(/^Invalid configuration:\n {2}- /);
   });
@@ -117,5 +107,37 @@ describe('config', () => {
 
   it('ignores variables it does not know', () => {
     expect(() => loadConfig({ HOME: '/root', SOMETHING_ELSE: 'x' })).not.toThrow();
+  });
+
+  it('has only settings an operator sets: each in a deployment file, or marked as a policy', () => {
+    const deployments = [
+      'docker-compose.yml',
+      'k8s/base/configmap.yaml',
+      'k8s/base/secret.template.yaml',
+      'k8s/base/api-deployment.yaml',
+      'k8s/base/worker-deployment.yaml',
+      'k8s/overlays/production/kustomization.yaml',
+    ]
+      .map((file) => readFileSync(join(projectRoot, file), 'utf8'))
+      .join('\n');
+    const names = Object.keys(envSchema.shape);
+    expect(names.length).toBeLessThanOrEqual(30);
+    const unset = names.filter(
+      (name) =>
+        !isPolicy(envSchema.shape[name as keyof typeof envSchema.shape] as z.ZodType) &&
+        !new RegExp(`\\b${name}\\b`).test(deployments),
+    );
+    expect(unset, 'set it in k8s/ or docker-compose.yml, or mark it policy()').toEqual([]);
+  });
+});
+
+describe('tuning', () => {
+  it('is the named constants unless a test overrides some, deeply, replacing lists', () => {
+    expect(tune()).toEqual(TUNING);
+    const tuned = tune({ hub: { breaker: { minCalls: 3 } }, worker: { retryDelaysMs: [5] } });
+    expect(tuned.hub.breaker).toEqual({ ...TUNING.hub.breaker, minCalls: 3 });
+    expect(tuned.hub.retries).toBe(TUNING.hub.retries);
+    expect(tuned.worker.retryDelaysMs).toEqual([5]);
+    expect(TUNING.hub.breaker.minCalls).toBe(10); // the constants themselves are untouched
   });
 });

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { envSchema } from '../../src/config.js';
-import { configTable } from '../../src/config-table.js';
-import { PROBLEMS } from '../../src/errors.js';
-import { projectRoot } from '../../src/paths.js';
+import { envSchema } from '../../src/config/env.js';
+import { configTable } from '../../src/config/table.js';
+import { PROBLEMS } from '../../src/shared/errors.js';
+import { projectRoot } from '../../tools/shared/paths.js';
 
 const read = (file: string) => readFileSync(join(projectRoot, file), 'utf8');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { GroupCommit } from '../../src/events/group-commit.js';
-import { rowError } from '../../src/events/outbox.js';
+import { GroupCommit } from '../../src/messaging/group-commit.js';
+import { rowError } from '../../src/messaging/outbox.js';
 
 describe('GroupCommit', () => {
   /** A writer that records each write and finishes it when told. */

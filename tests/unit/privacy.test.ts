@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { citizenRefs } from '../../src/privacy.js';
+import { citizenRefs } from '../../src/shared/citizen.js';
 
 describe('citizen refs', () => {
   const ref = citizenRefs('a-secret-of-at-least-32-characters!!');

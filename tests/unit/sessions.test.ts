@@ -1,11 +1,15 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, type Database } from '../../db/client.js';
-import { users } from '../../db/schema.js';
-import { insertUser } from '../../db/users.js';
 import { hashPassword } from '../../src/auth/passwords.js';
-import { type AccessClaims, denyUserTokens, SessionService } from '../../src/auth/sessions.js';
-import type { AppError } from '../../src/errors.js';
+import {
+  type AccessClaims,
+  denyUserTokens,
+  SessionService,
+} from '../../src/auth/sessions.service.js';
+import { insertUser } from '../../src/auth/users.repository.js';
+import { users } from '../../src/auth/users.table.js';
+import type { AppError } from '../../src/shared/errors.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 
 /** Token logic on its own: in-process PGlite, memory store, a fake signer and clock. */

@@ -1,0 +1,129 @@
+import { Redis } from 'ioredis';
+import { DataDirBusyError } from '../../db/lock.js';
+import { readLocalAdmin } from '../auth/local-admin.js';
+import { denyUserTokens } from '../auth/sessions.service.js';
+import { type NewUser, UserAdmin, type UserView } from '../auth/users.service.js';
+import { envSchema, parseEnv } from '../config/env.js';
+import { RedisStore } from '../stores/redis-store.js';
+import { databaseEnv, openDatabase } from './database.js';
+
+/** What `npm run user:*` does to users, wherever they are kept. */
+export interface Users {
+  /** How the change is made, for the command's output. */
+  via: string;
+  /** Whether access tokens a stopped user holds are refused at once. */
+  revokesAccessTokens: boolean;
+  create(input: NewUser): Promise<{ user: UserView; generatedPassword?: string }>;
+  disable(username: string): Promise<UserView>;
+  enable(username: string): Promise<UserView>;
+  delete(username: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The users of the configured database. With DATABASE_URL: that database, and Redis (REDIS_URL)
+ * to refuse a stopped user's access tokens at once. Embedded: the database folder if no process
+ * holds it; if the service holds it, through that service's admin API (src/auth/local-admin.ts),
+ * so the change is made where it is kept and seen at once.
+ */
+export async function usersFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<Users> {
+  const { DATA_DIR } = databaseEnv(env);
+  try {
+    return await direct(env);
+  } catch (err) {
+    if (!(err instanceof DataDirBusyError)) throw err;
+    const access = readLocalAdmin(DATA_DIR);
+    if (!access || access.pid !== err.holder?.pid) throw err;
+    return throughService(access.url, access.token, access.pid);
+  }
+}
+
+async function direct(env: NodeJS.ProcessEnv): Promise<Users> {
+  // Redis first: if it is configured but unreachable, change nothing and say so.
+  const redis = await redisFromEnv(env);
+  let database: Awaited<ReturnType<typeof openDatabase>>;
+  try {
+    database = await openDatabase(env);
+  } catch (err) {
+    await redis?.close();
+    throw err;
+  }
+  const admin = new UserAdmin(
+    database.db,
+    redis ? (userId) => denyUserTokens(redis.store, userId, redis.accessTtlSeconds) : null,
+  );
+  return {
+    via: database.kind === 'pglite' ? 'the embedded database' : 'the database',
+    revokesAccessTokens: admin.revokesAccessTokens,
+    create: (input) => admin.create(input),
+    disable: (username) => admin.disable(username),
+    enable: (username) => admin.enable(username),
+    delete: (username) => admin.delete(username),
+    close: async () => {
+      await database.close();
+      await redis?.close();
+    },
+  };
+}
+
+async function redisFromEnv(env: NodeJS.ProcessEnv) {
+  const { REDIS_URL, REDIS_KEY_PREFIX, ACCESS_TOKEN_TTL_SECONDS } = parseEnv(
+    envSchema.pick({ REDIS_URL: true, REDIS_KEY_PREFIX: true, ACCESS_TOKEN_TTL_SECONDS: true }),
+    env,
+  );
+  if (!REDIS_URL) return undefined;
+  const redis = new Redis(REDIS_URL, {
+    keyPrefix: REDIS_KEY_PREFIX,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 5000,
+    retryStrategy: () => null,
+  });
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw new Error(`Redis is not reachable: ${(err as Error).message}`, { cause: err });
+  }
+  return {
+    store: new RedisStore(redis),
+    accessTtlSeconds: ACCESS_TOKEN_TTL_SECONDS,
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/** The running embedded service's `/api/v1/users`, as its local admin. */
+function throughService(url: string, token: string, pid: number): Users {
+  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${url}/api/v1/users${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
+    }).catch((err: unknown) => {
+      throw new Error(`the running service (pid ${pid}) at ${url} did not answer`, { cause: err });
+    });
+    if (res.status === 204) return undefined as T;
+    const answer = (await res.json()) as T & { detail?: string };
+    if (!res.ok) throw new Error(answer.detail ?? `the service answered ${res.status}`);
+    return answer;
+  };
+  const name = encodeURIComponent;
+  return {
+    via: `the running service (pid ${pid})`,
+    revokesAccessTokens: true,
+    create: async (input) => {
+      const { password, ...user } = await call<UserView & { password?: string }>('POST', '', input);
+      return password ? { user, generatedPassword: password } : { user };
+    },
+    disable: (username) => call('POST', `/${name(username)}/disable`),
+    enable: (username) => call('POST', `/${name(username)}/enable`),
+    delete: (username) => call('DELETE', `/${name(username)}`),
+    close: async () => {},
+  };
+}

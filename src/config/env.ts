@@ -1,0 +1,257 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * What an operator sets: the environment the service reads, in one zod schema, parsed once at
+ * boot. Every variable is set by a deployment file (k8s/, docker-compose.yml) or is a policy
+ * the operator owns (`policy()` below: lifetimes, limits, retention). Values nobody has a reason
+ * to change are named constants in tuning.ts instead, which tests override through the app
+ * factory. The README's configuration table is generated from this schema (`npm run
+ * docs:config`) and a test checks that the two agree.
+ */
+
+const _bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
+
+const url = (protocols: string[]) =>
+  z.url({
+    protocol: new RegExp(`^(${protocols.join('|')})$`),
+    error: `must be a ${protocols.join(' or ')} URL`,
+  });
+
+/** Marks a setting no deployment file sets because its value is the operator's policy. */
+function policy<T extends z.ZodType>(schema: T, description: string): T {
+  return schema.meta({ description, policy: true });
+}
+
+/** True for the settings marked with `policy()`. */
+export function isPolicy(schema: z.ZodType): boolean {
+  return z.globalRegistry.get(schema)?.policy === true;
+}
+
+declare module 'zod' {
+  interface GlobalMeta {
+    policy?: boolean;
+  }
+}
+
+export const envSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'test', 'production'])
+    .default('development')
+    .describe('`production` refuses embedded defaults and weak secrets.'),
+  HOST: z.string().min(1).default('0.0.0.0').describe('Interface to listen on.'),
+  PORT: int(0, 65535).default(8000).describe('Port to listen on.'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+  DATA_DIR: policy(
+    z.string().min(1).default('./data'),
+    'Folder of the embedded database (PGlite) when `DATABASE_URL` is unset. One process at a time opens it.',
+  ),
+  DATABASE_URL: url(['postgres', 'postgresql'])
+    .optional()
+    .describe('PostgreSQL URL. Unset: embedded PGlite under `DATA_DIR` (refused in production).'),
+  DATABASE_POOL_MAX: int(1, 200).default(10).describe('Connections in the Postgres pool.'),
+  REDIS_URL: url(['redis', 'rediss'])
+    .optional()
+    .describe('Redis URL for the token denylist and rate limits. Unset: in-memory stores.'),
+  REDIS_KEY_PREFIX: policy(
+    z.string().default('ca:'),
+    'Prefix of every Redis key this service writes (for a Redis shared with other services).',
+  ),
+  JWT_SECRET: z
+    .string()
+    .optional()
+    .describe('HS256 secret, at least 32 bytes. Unset outside production: random per process.'),
+  ACCESS_TOKEN_TTL_SECONDS: policy(int(30, 86_400).default(900), 'Access token lifetime.'),
+  REFRESH_TOKEN_TTL_SECONDS: policy(
+    int(60, 90 * 86_400).default(7 * 86_400),
+    'Refresh token lifetime.',
+  ),
+  LOGIN_MAX_FAILURES: policy(
+    int(1, 1000).default(5),
+    'Failed logins allowed per client IP and username in 15 minutes; then 429.',
+  ),
+  RATE_LIMIT_MAX: int(0, 10_000_000)
+    .default(600)
+    .describe('Requests per client IP per minute on `/api`. `0` turns the limit off.'),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .describe(
+      'Trust X-Forwarded-For from: `false`, `true` (any peer) or a comma list of IPs/CIDRs.',
+    ),
+  CORS_ORIGINS: policy(
+    list.default([]),
+    'Comma-separated origins allowed by CORS. Empty: no cross-origin access.',
+  ),
+  BODY_LIMIT_BYTES: policy(
+    int(1024, 10 * 1024 * 1024).default(65_536),
+    'Largest request body accepted (413 above).',
+  ),
+  SHUTDOWN_GRACE_MS: int(100, 120_000)
+    .default(10_000)
+    .describe('On SIGTERM/SIGINT: time allowed for in-flight work before exit.'),
+  GOVCARPETA_URL: url(['http', 'https'])
+    .optional()
+    .describe(
+      'GovCarpeta base URL (e.g. `https://govcarpeta-apis-4905ff3c005b.herokuapp.com`). Unset outside production: the built-in simulator.',
+    ),
+  GOVCARPETA_API_KEY: z
+    .string()
+    .optional()
+    .describe('Sent as `Authorization: Bearer <key>` to GovCarpeta when set.'),
+  HUB_TIMEOUT_MS: int(100, 60_000)
+    .default(3000)
+    .describe('Deadline of one hub call, retries included.'),
+  HUB_MAX_CONCURRENT: policy(
+    int(1, 100_000).default(256),
+    'Hub calls in flight at most, per process (bulkhead); more answer 503 at once.',
+  ),
+  CHECK_CACHE_TTL_SECONDS: int(0, 86_400)
+    .default(60)
+    .describe(
+      'Reuse a hub answer for a citizen this long (Redis when set, else memory). `0`: never.',
+    ),
+  AMQP_URL: url(['amqp', 'amqps'])
+    .optional()
+    .describe('RabbitMQ URL. Unset: no broker; events wait in the outbox.'),
+  AMQP_EXCHANGE: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,200}$/, 'letters, digits and _ . : - only')
+    .default('citizen_affiliation')
+    .describe('Topic exchange of the events; queue names start with it too.'),
+  RETENTION_INTERVAL_SECONDS: int(0, 604_800)
+    .default(3600)
+    .describe(
+      'How often the API deletes rows that have done their job (sent events, handled messages, ' +
+        'expired idempotency keys and refresh tokens). `0`: never. Audit rows are never deleted.',
+    ),
+  OUTBOX_RETENTION_HOURS: int(1, 87_600)
+    .default(168)
+    .describe('Keep a sent event in the outbox this long after it was sent. Unsent: kept.'),
+  INBOX_RETENTION_HOURS: int(1, 87_600)
+    .default(168)
+    .describe(
+      'Keep the record of a handled request message this long; a redelivery within it is not handled twice.',
+    ),
+  WORKER_PORT: int(0, 65535)
+    .default(8001)
+    .describe('Worker: port of its `/health/*` and `/metrics`.'),
+  WORKER_PREFETCH: int(1, 10_000)
+    .default(16)
+    .describe('Worker: unacknowledged messages held at once (also its concurrency).'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export type Config = Omit<Env, 'JWT_SECRET' | 'TRUST_PROXY'> & {
+  JWT_SECRET: string;
+  /** True when the secret was generated for this process only. */
+  jwtSecretGenerated: boolean;
+  TRUST_PROXY: boolean | string[];
+  /** No DATABASE_URL: PGlite in process. */
+  embeddedDatabase: boolean;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const MIN_SECRET_BYTES = 32;
+
+function parseTrustProxy(value: string): boolean | string[] | undefined {
+  const v = value.trim();
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  const cidrs = v.split(',').map((s) => s.trim());
+  return cidrs.every((c) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(c)) ? cidrs : undefined;
+}
+
+/**
+ * Parses the variables a schema knows, treating empty strings as unset (as most deployment
+ * tools write them). Throws a ConfigError naming every bad variable.
+ */
+export function parseEnv<T extends z.ZodObject>(schema: T, env: NodeJS.ProcessEnv): z.output<T> {
+  const known = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => k in schema.shape && v !== undefined && v !== ''),
+  );
+  const parsed = schema.safeParse(known);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`),
+    );
+  }
+  return parsed.data;
+}
+
+/** Production never runs on the embedded database: every process and command refuses it. */
+export function embeddedDatabaseProblem(
+  env: Pick<Env, 'NODE_ENV' | 'DATABASE_URL'>,
+): string | undefined {
+  return env.NODE_ENV === 'production' && env.DATABASE_URL === undefined
+    ? 'DATABASE_URL: required in production (the embedded database is for development)'
+    : undefined;
+}
+
+/**
+ * Parses the environment once. Throws a ConfigError naming every bad variable. The worker signs
+ * no tokens and keeps no shared keys, so production does not ask it for JWT_SECRET or REDIS_URL.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  role: 'api' | 'worker' = 'api',
+): Config {
+  const e = parseEnv(envSchema, env);
+  const problems: string[] = [];
+
+  const trustProxy = parseTrustProxy(e.TRUST_PROXY);
+  if (trustProxy === undefined) {
+    problems.push('TRUST_PROXY: must be true, false or a comma list of IPs/CIDRs');
+  }
+  if (e.JWT_SECRET !== undefined && Buffer.byteLength(e.JWT_SECRET) < MIN_SECRET_BYTES) {
+    problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (e.NODE_ENV === 'production') {
+    const api = role === 'api';
+    if (api && e.JWT_SECRET === undefined) problems.push('JWT_SECRET: required in production');
+    const embedded = embeddedDatabaseProblem(e);
+    if (embedded) problems.push(embedded);
+    if (api && e.REDIS_URL === undefined) {
+      problems.push('REDIS_URL: required in production (in-memory stores are per process)');
+    }
+    if (e.GOVCARPETA_URL === undefined) {
+      problems.push('GOVCARPETA_URL: required in production (the simulator is a development tool)');
+    }
+    if (e.AMQP_URL === undefined) {
+      problems.push('AMQP_URL: required in production (events would never leave the outbox)');
+    }
+  }
+  if (role === 'worker' && e.AMQP_URL === undefined) {
+    problems.push('AMQP_URL: the worker needs it (it consumes from RabbitMQ)');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    ...e,
+    JWT_SECRET: e.JWT_SECRET ?? randomBytes(48).toString('base64url'),
+    jwtSecretGenerated: e.JWT_SECRET === undefined,
+    TRUST_PROXY: trustProxy ?? false,
+    embeddedDatabase: e.DATABASE_URL === undefined,
+  };
+}

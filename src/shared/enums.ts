@@ -1,0 +1,30 @@
+/**
+ * The domain's vocabularies, in one place: what the tables store (as Postgres enums), what the
+ * routes validate and what the events carry are these lists.
+ */
+
+/** `admin` may do everything; see src/auth/roles.ts for what the others may do. */
+export const ROLES = ['admin', 'operator', 'service', 'auditor'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const DOCUMENT_TYPES = ['CC', 'TI', 'CE', 'PA', 'RC', 'NIT', 'PEP', 'PPT'] as const;
+export type DocumentType = (typeof DOCUMENT_TYPES)[number];
+
+export const AFFILIATION_TYPES = ['CONTRIBUTIVO', 'SUBSIDIADO'] as const;
+export type AffiliationType = (typeof AFFILIATION_TYPES)[number];
+
+/** An affiliation check's outcome; ERROR is a hub failure (audited, never a decision). */
+export const CHECK_STATUSES = ['ELIGIBLE', 'ALREADY_AFFILIATED', 'ERROR'] as const;
+export type CheckStatus = (typeof CHECK_STATUSES)[number];
+
+/** `hub`: asked now; `cache`: a recent answer reused. */
+export const CHECK_SOURCES = ['hub', 'cache'] as const;
+export type CheckSource = (typeof CHECK_SOURCES)[number];
+
+/** A document authentication's outcome; ERROR is a hub failure. */
+export const VERIFICATION_STATUSES = ['VERIFIED', 'REJECTED', 'ERROR'] as const;
+export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
+
+/** How a request reached the service. */
+export const CHANNELS = ['http', 'amqp'] as const;
+export type Channel = (typeof CHANNELS)[number];

@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { budget, FLOOR_AGAIN, FLOOR_EVENT, markdown, type Row } from './report.js';
+
+const row = (name: string, reqPerSec: number, extra: Partial<Row> = {}): Row => ({
+  name,
+  target: name.includes('baseline') ? 'baseline' : 'service',
+  connections: 100,
+  reqPerSec,
+  p50: 1,
+  p99: 2,
+  errors: 0,
+  timeouts: 0,
+  non2xx: 0,
+  rssMiB: 150,
+  eventsPending: 0,
+  cpuMicrosPerRequest: {},
+  ...extra,
+});
+
+const rule = (rows: Row[], start: string) => budget(rows).find((b) => b.rule.startsWith(start));
+
+describe('bench report: the budget of docs/performance.md', () => {
+  it('divides by the mean of the two floor measurements', () => {
+    const rows = [
+      row('floor (baseline)', 4000),
+      row(FLOOR_AGAIN, 3000),
+      row('check, hot ids', 1960), // 0.56 x the mean (3500); 0.49 x the first floor alone
+      row('check, unique ids', 1365), // 0.39 x the mean
+    ];
+    expect(rule(rows, 'check, hot ids')).toMatchObject({ measured: '0.56 × floor', pass: true });
+    expect(rule(rows, 'check, unique ids')).toMatchObject({ pass: false });
+    expect(markdown(rows, budget(rows), 'test')).toContain(
+      'The floor measured 4000 req/s first and 3000 req/s again',
+    );
+  });
+
+  it('never counts a rule as held when its scenario did not run', () => {
+    const rows = [row('floor (baseline)', 4000), row('check, hot ids', 3000)];
+    expect(rule(rows, 'check, unique ids')).toMatchObject({
+      measured: expect.stringContaining('not measured'),
+      pass: false,
+    });
+  });
+
+  it('judges the 1,000-connection run on errors, timeouts and non-2xx answers alike', () => {
+    const many = (extra: Partial<Row>) => [
+      row('floor (baseline)', 4000),
+      row('check, hot ids, 1000 connections', 2000, { connections: 1000, ...extra }),
+    ];
+    expect(rule(many({}), 'check, hot ids, 1000')?.pass).toBe(true);
+    for (const bad of [{ errors: 1 }, { timeouts: 1 }, { non2xx: 1 }]) {
+      expect(rule(many(bad), 'check, hot ids, 1000')?.pass).toBe(false);
+    }
+  });
+
+  it('reads the RSS budget in MB (10^6 bytes) while the table reports MiB', () => {
+    const rss = (mib: number) =>
+      rule([row('floor (baseline)', 4000), row('check, hot ids', 1, { rssMiB: mib })], 'service');
+    expect(rss(190)?.pass).toBe(true); // 199.2 MB
+    expect(rss(191)?.pass).toBe(false); // 200.3 MB
+  });
+
+  it('prints the second ratio against the floor with an event, and the CPU table', () => {
+    const rows = [
+      row('floor (baseline)', 4000, { cpuMicrosPerRequest: { baselines: 200, postgres: 100 } }),
+      row(FLOOR_EVENT, 2000),
+      row('check, hot ids', 1000, { cpuMicrosPerRequest: { service: 400, rabbitmq: 90 } }),
+    ];
+    const md = markdown(rows, budget(rows), 'test');
+    expect(md).toContain(
+      '| check, hot ids | 100 | 1000 | 1 | 2 | 0 | 0 | 0 | 150 | 0 | 0.25 | 0.50 |',
+    );
+    expect(md).toContain('| floor (baseline) | 200 | 0 | 100 | 0 | 0 | 0 | 0 | 300 |');
+    expect(md).toContain('| check, hot ids | 400 | 0 | 0 | 0 | 90 | 0 | 0 | 490 |');
+  });
+});

@@ -1,0 +1,148 @@
+/** One measured scenario. */
+export interface Row {
+  name: string;
+  target: 'service' | 'baseline';
+  connections: number;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  /** Largest RSS of the process under test during the run, MiB. */
+  rssMiB: number;
+  /**
+   * Events still in the outbox when the scenario ended: work the relay had not caught up with,
+   * so not paid for in this scenario's numbers (0 for the baselines).
+   */
+  eventsPending: number;
+  /** CPU time per answered request by group of processes (cpu.ts), µs. */
+  cpuMicrosPerRequest: Record<string, number>;
+}
+
+export interface Budget {
+  rule: string;
+  measured: string;
+  pass: boolean;
+}
+
+const FLOOR = 'floor (baseline)';
+/** The floor measured again after the service's 100-connection scenarios. */
+export const FLOOR_AGAIN = 'floor, again (baseline)';
+/** The floor plus one confirmed persistent message per request: a reference, not the budget's. */
+export const FLOOR_EVENT = 'floor + confirmed event (baseline)';
+/** The budget is in MB (10^6 bytes); the table reports MiB. */
+const MiB = 1024 ** 2;
+
+/**
+ * The reference rate: for the floor, the mean of its two measurements (before and after the
+ * service's scenarios), so a drift of the machine during the run weighs on both sides alike.
+ */
+function referenceRate(rows: Row[], floorName: string): number {
+  const names = floorName === FLOOR ? [FLOOR, FLOOR_AGAIN] : [floorName];
+  const rates = rows.filter((r) => names.includes(r.name)).map((r) => r.reqPerSec);
+  return rates.length > 0 ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
+}
+
+export function ratioToFloor(rows: Row[], row: Row, floorName = FLOOR): number {
+  const floor = referenceRate(rows, floorName);
+  return floor > 0 ? row.reqPerSec / floor : 0;
+}
+
+/** The performance budget of issue 5, judged on one run's rows. */
+export function budget(rows: Row[]): Budget[] {
+  const get = (name: string) => rows.find((r) => r.name === name);
+  const out: Budget[] = [];
+  const ratio = (name: string, min: number) => {
+    const row = get(name);
+    const r = row ? ratioToFloor(rows, row) : 0;
+    out.push({
+      rule: `${name} ≥ ${min} × floor`,
+      measured: row ? `${r.toFixed(2)} × floor` : 'not measured in this run (BENCH_ONLY)',
+      pass: row !== undefined && r >= min,
+    });
+  };
+  ratio('check, unique ids', 0.4);
+  ratio('check, hot ids', 0.55);
+  const many = rows.filter((r) => r.connections >= 1000 && r.target === 'service');
+  for (const row of many) {
+    const bad = row.errors + row.timeouts + row.non2xx;
+    out.push({
+      rule: `${row.name}: 0 errors, 0 timeouts, 0 non-2xx`,
+      measured: `${row.errors} errors, ${row.timeouts} timeouts, ${row.non2xx} non-2xx`,
+      pass: bad === 0,
+    });
+  }
+  const maxRss = Math.max(0, ...rows.filter((r) => r.target === 'service').map((r) => r.rssMiB));
+  const maxRssMB = (maxRss * MiB) / 1e6;
+  out.push({
+    rule: 'service RSS under load < 200 MB',
+    measured: `${maxRssMB.toFixed(0)} MB (${maxRss.toFixed(0)} MiB)`,
+    pass: maxRssMB < 200,
+  });
+  return out;
+}
+
+export function markdown(rows: Row[], budgets: Budget[], machine: string): string {
+  const lines = [
+    `Machine: ${machine}`,
+    '',
+    '| scenario | conns | req/s | p50 ms | p99 ms | errors | timeouts | non-2xx | RSS MiB | events left | × floor | × floor + event |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows.map(
+      (r) =>
+        `| ${r.name} | ${r.connections} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.timeouts} | ${r.non2xx} | ${r.rssMiB.toFixed(0)} | ${r.eventsPending} | ${ratioToFloor(rows, r).toFixed(2)} | ${ratioToFloor(rows, r, FLOOR_EVENT).toFixed(2)} |`,
+    ),
+    ...floorDrift(rows),
+    '',
+    ...cpuTable(rows),
+    '',
+    '| budget | measured | |',
+    '|---|---|---|',
+    ...budgets.map((b) => `| ${b.rule} | ${b.measured} | ${b.pass ? 'pass' : '**FAIL**'} |`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Columns of the CPU table after the process under test (the service or the baselines), in this
+ * order; groups not listed here are summed into "other".
+ */
+const CPU_GROUPS = ['simulator', 'postgres', 'redis', 'rabbitmq', 'load generator'];
+
+/** CPU µs per request by process group: where each scenario's machine time went. */
+function cpuTable(rows: Row[]): string[] {
+  if (rows.every((r) => Object.keys(r.cpuMicrosPerRequest).length === 0)) return [];
+  const header = ['scenario', 'process under test', ...CPU_GROUPS];
+  const lines = [
+    'CPU per request, µs (all processes on the machine; "process under test" is the service or',
+    "the baselines' process):",
+    '',
+    `| ${header.join(' | ')} | other | total |`,
+    `|---|${header
+      .slice(1)
+      .map(() => '---:')
+      .join('|')}|---:|---:|`,
+  ];
+  for (const r of rows) {
+    const cpu = r.cpuMicrosPerRequest;
+    const tested = r.target === 'service' ? (cpu.service ?? 0) : (cpu.baselines ?? 0);
+    const cells = [tested, ...CPU_GROUPS.map((g) => cpu[g] ?? 0)];
+    const total = Object.values(cpu).reduce((a, b) => a + b, 0);
+    const other = total - cells.reduce((a, b) => a + b, 0);
+    lines.push(`| ${r.name} | ${[...cells, other, total].map((n) => n.toFixed(0)).join(' | ')} |`);
+  }
+  return lines;
+}
+
+/** How far apart the floor's two measurements were: the run's own noise. */
+function floorDrift(rows: Row[]): string[] {
+  const [first, again] = [FLOOR, FLOOR_AGAIN].map((n) => rows.find((r) => r.name === n));
+  if (!first || !again) return [];
+  const apart = (Math.abs(first.reqPerSec - again.reqPerSec) / first.reqPerSec) * 100;
+  return [
+    '',
+    `The floor measured ${first.reqPerSec.toFixed(0)} req/s first and ${again.reqPerSec.toFixed(0)} req/s ` +
+      `again after the service's scenarios (${apart.toFixed(0)} % apart); "× floor" divides by their mean.`,
+  ];
+}
