@@ -7,7 +7,7 @@ import {
   type HubEndpoint,
   HubError,
 } from './client.js';
-import type { HubMetrics } from './metrics.js';
+import type { BreakerState, HubMetrics } from './metrics.js';
 
 /**
  * What the rest of the service calls: the hub client behind a circuit breaker and a bulkhead per
@@ -49,8 +49,6 @@ export interface DocumentInput {
   documentUrl: string;
   documentTitle: string;
 }
-
-export type BreakerState = 'closed' | 'half_open' | 'open';
 
 export class HubGateway {
   private readonly validate: CircuitBreaker<[string], CitizenAnswer>;

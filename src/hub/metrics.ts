@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { HubEndpoint } from './client.js';
-import type { BreakerState } from './gateway.js';
+
+export type BreakerState = 'closed' | 'half_open' | 'open';
 
 export interface HubMetrics {
   /** One finished call to the hub (retries included) and its outcome. */
