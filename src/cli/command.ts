@@ -1,5 +1,6 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { withoutQueryParams } from '../app/logger.js';
+import { causeChain } from '../shared/errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Values<O extends Options> = ReturnType<
@@ -46,12 +47,17 @@ export function describeError(err: unknown): string {
   return parts.join(': ');
 }
 
+/** Postgres's undefined_table: the database was never migrated. */
+const UNDEFINED_TABLE = '42P01';
+
 /** Runs a command; a failure is printed (redacted like a log line) and exits 1. */
 export async function runCli(main: () => Promise<number>): Promise<void> {
   try {
     process.exitCode = await main();
   } catch (err) {
+    const unmigrated = [...causeChain(err)].some((e) => e.code === UNDEFINED_TABLE);
     console.error(describeError(err));
+    if (unmigrated) console.error('The database has no tables yet: run `npm run migrate` first.');
     process.exitCode = 1;
   }
 }

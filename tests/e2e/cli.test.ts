@@ -2,12 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import postgres from 'postgres';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../../db/client.js';
 import { outbox } from '../../src/messaging/outbox.table.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
-import { runScript } from '../helpers/process.js';
+import { runScript, runToEnd } from '../helpers/process.js';
 
 const databaseUrl = inject('databaseUrl') as string;
 
@@ -158,6 +159,51 @@ describe('npm run migrate', () => {
     const run = runScript('src/cli/migrate.ts', [], { DATABASE_URL: 'mysql://nope' });
     expect((await run.exited).code).toBe(1);
     expect(run.output()).toMatch(/DATABASE_URL: must be a postgres or postgresql URL/);
+  });
+
+  it('refuses the embedded database in production, like every command and the server', async () => {
+    const env = { NODE_ENV: 'production', DATA_DIR: dataDir };
+    for (const [script, args] of [
+      ['src/cli/migrate.ts', []],
+      ['src/cli/retention.ts', []],
+      ['src/cli/user-create.ts', ['--username', 'prod-user', '--role', 'admin']],
+      ['src/cli/user-disable.ts', ['--username', 'prod-user']],
+    ] as const) {
+      const run = await runToEnd(script, [...args], env);
+      expect(run, script).toMatchObject({
+        code: 1,
+        output: expect.stringMatching(/DATABASE_URL: required in production/),
+      });
+    }
+  });
+});
+
+describe.skipIf(!databaseUrl)('a command that fails', () => {
+  it('prints a failed query with its SQL and its cause, never its parameters', async () => {
+    // A database nobody migrated: the insert fails for want of a table.
+    const name = `ca_test_${inject('runId')}_${randomUUID().slice(0, 8)}`;
+    const admin = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+    await admin.unsafe(`create database "${name}"`);
+    try {
+      const url = new URL(databaseUrl);
+      url.pathname = `/${name}`;
+      const password = 'a-secret-password-of-some-length';
+      const run = await runToEnd(
+        'src/cli/user-create.ts',
+        ['--username', 'nobody-yet', '--role', 'admin', '--password-stdin'],
+        { DATABASE_URL: url.toString() },
+        `${password}\n`,
+      );
+      expect(run.code).toBe(1);
+      expect(run.output).toMatch(/Failed query: insert into "users"/);
+      expect(run.output).toMatch(/relation "users" does not exist/);
+      expect(run.output).toMatch(/run `npm run migrate` first/);
+      for (const secret of [password, 'scrypt$', 'nobody-yet'])
+        expect(run.output).not.toContain(secret);
+    } finally {
+      await admin.unsafe(`drop database if exists "${name}" with (force)`);
+      await admin.end();
+    }
   });
 });
 

@@ -2,36 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { freePort, runScript } from '../helpers/process.js';
+import { runScript, startServer } from '../helpers/process.js';
 
 /** The quick start, for real: `npm start` with no configuration (server process, PGlite). */
 describe('embedded mode, end to end', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ca-embedded-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  const start = async () => {
-    const port = await freePort();
-    const server = runScript('src/server.ts', [], {
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      SHUTDOWN_GRACE_MS: '5000',
-    });
-    // Whatever an assertion does, no server outlives its test.
-    onTestFinished(() => {
-      if (server.child.exitCode === null) server.child.kill('SIGKILL');
-    });
-    await server.waitFor(/Server listening/);
-    const base = `http://127.0.0.1:${port}`;
-    // As an orchestrator would: send traffic once ready. Right after boot the first event-loop
-    // sample still holds the start-up work, and the overload guard may answer 503 briefly.
-    const deadline = Date.now() + 15_000;
-    while ((await fetch(`${base}/health/ready`)).status !== 200) {
-      if (Date.now() > deadline) throw new Error(`never ready:\n${server.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    return { server, base };
-  };
+  const start = () => startServer({ DATA_DIR: dataDir }, onTestFinished);
 
   const post = (url: string, body?: unknown, token?: string) =>
     fetch(url, {
