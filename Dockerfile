@@ -1,34 +1,34 @@
 # syntax=docker/dockerfile:1
-# One image for the API, the worker, the migrations and the user CLI (see docs/deployment.md):
+# One image for the API, the worker, the migrations and the CLIs (see docs/deployment.md):
 #   API (default)   node --enable-source-maps dist/src/server.js
 #   worker          node --enable-source-maps dist/src/worker.js
 #   migrations      node dist/src/cli/migrate.js
 #   create a user   node dist/src/cli/user-create.js --username … --role …
 #   retention once  node dist/src/cli/retention.js
-# The build and start commands are the package.json scripts the tests run (a test checks it).
+# tests/deploy/image-build.test.ts runs these stages as a script and starts the result.
 ARG NODE_VERSION=24
 
-# ---- dependencies used at run time only ------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS prod-deps
+# ---- every dependency, with patches/ applied (see patches/README.md) --------------------------
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY patches ./patches
-# patches/: fixes to dependencies carried until upstream releases them (see patches/README.md).
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
-  && npx patch-package --error-on-fail \
-  && npm cache clean --force
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+  && npx patch-package --error-on-fail
 
 # ---- build: compile TypeScript to dist/ ------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS build
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY plugins ./plugins
 COPY routes ./routes
 COPY db ./db
 RUN npm run build
+
+# ---- the production dependencies only (patched; patch-package and the tools removed) ---------
+FROM deps AS prod-deps
+RUN npm prune --omit=dev --no-audit --no-fund \
+  && npm cache clean --force
 
 # ---- runtime ---------------------------------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
@@ -40,12 +40,10 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
     WORKER_PORT=8001
-# Cap V8's old generation: on a big node V8 lets garbage pile up to hundreds of MiB before a full
-# collection. With 128 MiB the API stays near 150-180 MiB RSS under load (the live heap is ~35 MiB),
-# inside the pods' 384Mi limit with room for two 32 MiB password hashes. Node 24 sizes the young
-# generation from that cap, and so small that it collects all the time (half the req/s, more RSS):
-# the semi-space is set back to 16 MiB. npm run bench runs the service with this same line
-# (docs/performance.md).
+# V8's heap settings for the pods' 384Mi limit: a capped old generation (else V8 lets garbage
+# pile up to hundreds of MiB on a big node) and a 16 MiB semi-space (Node 24 sizes the young
+# generation from the cap, so small that it collects all the time). npm run bench runs the
+# service with this same line; the measurements are in docs/performance.md ("Node 24").
 ENV NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=16"
 WORKDIR /app
 COPY --from=prod-deps --chown=root:root /app/node_modules ./node_modules
