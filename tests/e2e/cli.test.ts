@@ -9,6 +9,7 @@ import { outbox } from '../../src/messaging/outbox.table.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
 import { runScript, runToEnd } from '../helpers/process.js';
+import { eventually } from '../helpers/wait.js';
 
 const databaseUrl = inject('databaseUrl') as string;
 
@@ -101,8 +102,10 @@ withServices('npm run user:disable', () => {
       expect(refresh.statusCode).toBe(401);
       await expect(login(app, user)).rejects.toThrow(/401/);
 
-      // --enable: new logins work; the token from before the disable stays refused.
-      await new Promise((r) => setTimeout(r, 1100)); // iat has one-second resolution
+      // --enable: new logins work; the token from before the disable stays refused. A token's
+      // iat has one-second resolution: the new login must come in a later second than the mark.
+      const markedAt = Math.floor(Date.now() / 1000);
+      await eventually(() => Math.floor(Date.now() / 1000) > markedAt, 3000);
       expect((await run(['--username', user.username, '--enable'])).code).toBe(0);
       const again = await login(app, user);
       expect((await me(again.access_token)).statusCode).toBe(200);

@@ -78,6 +78,19 @@ withBroker('crash and shutdown: SIGKILL between commit and publish, SIGTERM unde
     return { proxy, received, startApi, env };
   };
 
+  /**
+   * Waits for a sentinel: one more check through `api` and its event. The relay publishes in the
+   * order events were written, so a repeat of an earlier event has arrived before it.
+   */
+  const sentinel = async (
+    api: { check: () => Promise<{ body: { check_id: string } }> },
+    received: Received[],
+  ) => {
+    const { check_id } = (await api.check()).body;
+    await eventually(() => received.some((r) => r.body.check_id === check_id));
+    return check_id;
+  };
+
   /** Every answered check arrived; repeated deliveries of one check carry one event id. */
   const expectAllOnceOrRedelivered = (ids: string[], received: Received[]) => {
     const eventIds = new Map<string, Set<string>>();
@@ -101,10 +114,10 @@ withBroker('crash and shutdown: SIGKILL between commit and publish, SIGTERM unde
     expect(received).toHaveLength(0);
 
     await proxy.restore();
-    await startApi();
+    const second = await startApi();
     const ids = answers.map((a) => a.body.check_id);
     await eventually(() => new Set(received.map((r) => r.body.check_id)).size >= ids.length);
-    await new Promise((r) => setTimeout(r, 500)); // a duplicate would arrive by now
+    ids.push(await sentinel(second, received));
     expect(received).toHaveLength(ids.length); // nothing was in flight: exactly once
     expectAllOnceOrRedelivered(ids, received);
   }, 60_000);
@@ -171,12 +184,12 @@ withBroker('crash and shutdown: SIGKILL between commit and publish, SIGTERM unde
     expect(statuses.every((s) => s === 200 || s === 503)).toBe(true);
 
     // What the relay had not published before it stopped, the next process does; once each.
-    await startApi();
+    const second = await startApi();
     await eventually(() => {
       const arrived = new Set(received.map((r) => String(r.body.check_id)));
       return answered.every((id) => arrived.has(id));
     });
-    await new Promise((r) => setTimeout(r, 500));
+    await sentinel(second, received);
     const ids = received.map((r) => String(r.body.check_id));
     expect(new Set(ids).size).toBe(ids.length);
   }, 60_000);

@@ -3,13 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { runScript, startServer } from '../helpers/process.js';
+import { eventually } from '../helpers/wait.js';
 
 /** The quick start, for real: `npm start` with no configuration (server process, PGlite). */
 describe('embedded mode, end to end', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'ca-embedded-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  const start = () => startServer({ DATA_DIR: dataDir }, onTestFinished);
+  // debug: the server logs each request as it arrives (the in-flight request below waits for it).
+  const start = () => startServer({ DATA_DIR: dataDir, LOG_LEVEL: 'debug' }, onTestFinished);
 
   const post = (url: string, body?: unknown, token?: string) =>
     fetch(url, {
@@ -65,8 +67,10 @@ describe('embedded mode, end to end', () => {
     expect((await fetch(`${base}/health/ready`)).status).toBe(200);
 
     // A request in flight when SIGTERM arrives is still answered (scrypt makes login slow enough).
+    const arrived = () => server.output().split('"url":"/api/v1/auth/login"').length;
+    const before = arrived();
     const inFlight = post(`${base}/api/v1/auth/login`, { username: 'admin', password });
-    await new Promise((r) => setTimeout(r, 15));
+    await eventually(() => arrived() > before); // the server has it
     const stoppedAt = Date.now();
     server.child.kill('SIGTERM');
     expect((await inFlight).status).toBe(200);

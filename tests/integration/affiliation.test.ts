@@ -6,6 +6,7 @@ import { outbox } from '../../src/messaging/outbox.table.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { citizenId, startHub } from '../helpers/hub.js';
 import { freePort } from '../helpers/process.js';
+import { eventually } from '../helpers/wait.js';
 
 type Hub = Awaited<ReturnType<typeof startHub>>;
 
@@ -160,7 +161,11 @@ withServices('POST /affiliation/check against the hub simulator', () => {
       expect(metrics).toMatch(/hub_breaker_state\{endpoint="validateCitizen"\} 2/);
 
       hub.resetFaults();
-      await new Promise((r) => setTimeout(r, 450));
+      await eventually(async () =>
+        /hub_breaker_state\{endpoint="validateCitizen"\} 1/.test(
+          (await guarded.inject('/metrics')).body,
+        ),
+      );
       expect((await ask()).statusCode).toBe(200); // the half-open trial closes it
       expect((await ask()).statusCode).toBe(200);
       metrics = (await guarded.inject('/metrics')).body;

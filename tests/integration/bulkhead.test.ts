@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { App } from '../../src/app/api.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { citizenId, startHub } from '../helpers/hub.js';
+import { eventually } from '../helpers/wait.js';
 
 type Hub = Awaited<ReturnType<typeof startHub>>;
 
@@ -66,7 +67,8 @@ withServices('bulkhead: a slow hub does not drag the other routes down', () => {
       }
     });
 
-    await new Promise((r) => setTimeout(r, 300)); // the hub's slots are taken
+    // Every slot is taken (the hub has the calls, waiting out its latency) and the excess refused.
+    await eventually(() => (hub.calls.validateCitizen ?? 0) >= 10 && (statuses.get(503) ?? 0) > 0);
     const latencies: number[] = [];
     const others = ['/api/v1/auth/me', '/api/v1/affiliation/checks?limit=5', '/health/ready'];
     for (let i = 0; i < 90; i++) {

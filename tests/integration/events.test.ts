@@ -49,6 +49,16 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
       payload: { citizen_id: id },
     });
 
+  /** Events this app's relay has had confirmed by RabbitMQ. */
+  const publishedBy = async (app: App) =>
+    Number(
+      /events_published_total\{routing_key="affiliation.checked"\} (\d+)/.exec(
+        (await app.inject('/metrics')).body,
+      )?.[1] ?? 0,
+    );
+  const pendingOf = async (app: App) =>
+    Number(/outbox_pending_events (\d+)/.exec((await app.inject('/metrics')).body)?.[1]);
+
   /** The outbox row of a check's event. */
   const outboxRow = async (app: App, checkId: string) =>
     (
@@ -114,8 +124,11 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     const app = await start({ AMQP_EXCHANGE: exchange }, { pollMs: 600_000 });
     const received = await broker.bind(exchange, 'affiliation.checked');
     await eventually(() => app.broker?.isConnected() === true);
-    await new Promise((r) => setTimeout(r, 300)); // let the first (empty) drain pass
     const token = await tokenFor(app);
+    // Whether the first event is published by the first drain or by a wake-up, the relay sleeps
+    // for its ten minutes once it has: each event after that needs a wake-up on commit.
+    const first = await check(app, token, citizenId('eligible'));
+    await eventually(() => received.some((r) => r.body.check_id === first.json().check_id), 5000);
     for (let i = 0; i < 3; i++) {
       const res = await check(app, token, citizenId('eligible'));
       await eventually(() => received.some((r) => r.body.check_id === res.json().check_id), 5000);
@@ -125,8 +138,7 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
   it('keeps events no queue is bound to in the unrouted holding queue', async () => {
     const exchange = testExchange();
     const app = await start({ AMQP_EXCHANGE: exchange });
-    await eventually(() => app.broker?.isConnected() === true);
-    await new Promise((r) => setTimeout(r, 300)); // the topology is declared on connect
+    await app.broker?.channel.waitForConnect(); // the topology is declared by then
     const kept = await broker.collect(topology(exchange).unroutedQueue);
     const res = await check(app, await tokenFor(app), citizenId('eligible'));
     await eventually(() => kept.some((k) => k.body.check_id === res.json().check_id));
@@ -167,7 +179,9 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
 
       await proxy.restore();
       await eventually(() => received.length >= 200, 30_000);
-      await new Promise((r) => setTimeout(r, 500)); // any duplicate would arrive by now
+      // Nothing left to publish, and RabbitMQ confirmed each event once (a repeat is a publish).
+      await eventually(async () => (await pendingOf(app)) === 0);
+      expect(await publishedBy(app)).toBe(200);
       const got = received.map((r) => String(r.body.check_id));
       expect(new Set(got).size).toBe(got.length);
       expect(new Set(got)).toEqual(new Set(ids));
@@ -204,7 +218,8 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
       await eventually(() => ok.length >= 30);
       proxy.cut();
       await eventually(async () => (await app.inject('/health/ready')).statusCode === 503);
-      await new Promise((r) => setTimeout(r, 1500));
+      // The clients feel the outage for a while before it ends.
+      await eventually(() => [...other.values()].reduce((a, b) => a + b, 0) >= 20);
       await proxy.restore();
       await eventually(async () => (await app.inject('/health/ready')).statusCode === 200);
       const atRestore = ok.length;
@@ -232,8 +247,7 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     const exchange = testExchange();
     const t = topology(exchange);
     const app = await start({ AMQP_EXCHANGE: exchange });
-    await eventually(() => app.broker?.isConnected() === true);
-    await new Promise((r) => setTimeout(r, 300)); // the topology is declared on connect
+    await app.broker?.channel.waitForConnect(); // the topology is declared by then
     // Without its alternate exchange, an event no queue is bound to comes back (mandatory).
     await broker.channel.deleteExchange(t.unroutedExchange);
     const res = await check(app, await tokenFor(app), citizenId('eligible'));
@@ -265,7 +279,7 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     await relay.stop();
     relay.start();
     expect(amqp.connection.listenerCount('connect')).toBe(connectListeners);
-    await new Promise((r) => setTimeout(r, 300)); // the topology is declared on connect
+    await amqp.channel.waitForConnect(); // the topology is declared by then
     await broker.channel.deleteExchange(t.unroutedExchange);
     const res = await check(app, await tokenFor(app), citizenId('eligible'));
     const checkId = res.json().check_id;
@@ -309,17 +323,12 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
     );
     for (const res of answers) ids.push(res.json().check_id);
     await eventually(() => received.length >= 120, 30_000);
-    await new Promise((r) => setTimeout(r, 800));
+    // Nothing left to publish; RabbitMQ confirmed each event once (a repeat is a publish):
+    // SKIP LOCKED, whichever relay claimed a row published it.
+    await eventually(async () => (await pendingOf(a)) === 0);
+    expect((await publishedBy(a)) + (await publishedBy(b))).toBe(120);
     const got = received.map((r) => String(r.body.check_id));
     expect(got).toHaveLength(120);
     expect(new Set(got)).toEqual(new Set(ids));
-    const publishedBy = async (app: App) =>
-      Number(
-        /events_published_total\{routing_key="affiliation.checked"\} (\d+)/.exec(
-          (await app.inject('/metrics')).body,
-        )?.[1] ?? 0,
-      );
-    // SKIP LOCKED: whichever relay claimed a row published it; together, each event once
-    expect((await publishedBy(a)) + (await publishedBy(b))).toBe(120);
   }, 60_000);
 });

@@ -113,29 +113,33 @@ withBroker('RabbitMQ cut under steady traffic', () => {
           await new Promise((r) => setTimeout(r, CHECK_EVERY_MS));
         }
       })();
+      const request = () => {
+        const messageId = `soak-${exchange}-${requestIds.length}`;
+        requestIds.push(messageId);
+        broker.channel.publish(
+          exchange,
+          authenticationRequested.routingKey,
+          Buffer.from(
+            JSON.stringify({
+              messageId,
+              documentId: messageId,
+              idCitizen: Number(citizenId('eligible')),
+              urlDocument: `https://docs.example.org/${messageId}.pdf`,
+              documentTitle: 'Diploma',
+            }),
+          ),
+          { persistent: true, contentType: 'application/json' },
+        );
+      };
       const requests = (async () => {
         while (running) {
-          const messageId = `soak-${exchange}-${requestIds.length}`;
-          requestIds.push(messageId);
-          broker.channel.publish(
-            exchange,
-            authenticationRequested.routingKey,
-            Buffer.from(
-              JSON.stringify({
-                messageId,
-                documentId: messageId,
-                idCitizen: Number(citizenId('eligible')),
-                urlDocument: `https://docs.example.org/${messageId}.pdf`,
-                documentTitle: 'Diploma',
-              }),
-            ),
-            { persistent: true, contentType: 'application/json' },
-          );
+          request();
           await new Promise((r) => setTimeout(r, REQUEST_EVERY_MS));
         }
       })();
 
-      await new Promise((r) => setTimeout(r, 1000));
+      // Traffic flows end to end before the cut.
+      await eventually(() => checked.length >= 5 && completed.length >= 3);
       proxy.cut();
       const cutAt = Date.now();
       await eventually(async () => (await app.inject('/health/ready')).statusCode === 503);
@@ -156,7 +160,9 @@ withBroker('RabbitMQ cut under steady traffic', () => {
       const beforeRestore = { checked: checked.length, completed: completed.length };
       await proxy.restore();
       const restoredAt = Date.now();
-      await new Promise((r) => setTimeout(r, 1000));
+      // Traffic goes on a while after the restore too.
+      const atRestore = checkIds.length;
+      await eventually(() => checkIds.length >= atRestore + 10);
       running = false;
       await Promise.all([checks, requests]);
 
@@ -174,7 +180,18 @@ withBroker('RabbitMQ cut under steady traffic', () => {
         timeout,
       );
       const recoveredInMs = Date.now() - restoredAt;
-      await new Promise((r) => setTimeout(r, 500)); // a duplicate would have arrived by now
+      // Sentinels, one per relay: each relay publishes in the order events were written, so once
+      // a later event arrives, any repeat of an earlier one (of this relay) has arrived before.
+      const sentinel = await app.inject({
+        method: 'POST',
+        url: '/api/v1/affiliation/check',
+        headers: bearer(token),
+        payload: { citizen_id: citizenId('eligible') },
+      });
+      checkIds.push(sentinel.json().check_id);
+      request();
+      await eventually(() => checked.some((c) => c.body.check_id === checkIds.at(-1)));
+      await eventually(() => completed.some((c) => c.body.messageId === requestIds.at(-1)));
       const repeated =
         expectEachOnce(checked, 'check_id', checkIds, beforeRestore.checked) +
         expectEachOnce(completed, 'messageId', requestIds, beforeRestore.completed);

@@ -121,9 +121,13 @@ withBroker('worker: document.authentication.requested -> completed', () => {
     await send(req);
     await eventually(async () => (await consumedMetric('duplicate')) >= 1);
     await eventually(() => completionsOf(req.messageId).length === 1);
-    await new Promise((r) => setTimeout(r, 300));
+    // A sentinel handled after both: the relay publishes completions in the order they were
+    // written, so a second completion of the first request would have come before this one.
+    const sentinel = request();
+    await send(sentinel);
+    await eventually(() => completionsOf(sentinel.messageId).length === 1);
     expect(completionsOf(req.messageId)).toHaveLength(1);
-    expect(hub.calls.authenticateDocument).toBe(before + 1);
+    expect(hub.calls.authenticateDocument).toBe(before + 2); // the request once, the sentinel once
   });
 
   it('retries through the delay queues while the hub is down, and completes once it is back', async () => {

@@ -6,6 +6,7 @@ import { hubMetrics } from '../../src/hub/metrics.js';
 import { MemoryStore } from '../../src/stores/memory-store.js';
 import type { ExpiringStore } from '../../src/stores/store.js';
 import { startHub } from '../helpers/hub.js';
+import { eventually } from '../helpers/wait.js';
 
 type Hub = Awaited<ReturnType<typeof startHub>>;
 
@@ -27,6 +28,7 @@ describe('HubGateway: breaker, bulkhead, single-flight, cache', () => {
     const registry = new Registry();
     const errors: unknown[] = [];
     const keyed: string[] = [];
+    const cache = overrides.cache === undefined ? new MemoryStore() : overrides.cache;
     const gateway = new HubGateway(client, {
       breaker: {
         errorPercent: 50,
@@ -35,7 +37,7 @@ describe('HubGateway: breaker, bulkhead, single-flight, cache', () => {
         resetMs: 200,
         maxConcurrent: overrides.maxConcurrent ?? 10,
       },
-      cache: overrides.cache === undefined ? new MemoryStore() : overrides.cache,
+      cache,
       cacheTtlMs: 60_000,
       cacheKey: (id) => {
         keyed.push(id);
@@ -45,13 +47,13 @@ describe('HubGateway: breaker, bulkhead, single-flight, cache', () => {
       onCacheError: (err) => errors.push(err),
     });
     open.push(hub, { close: () => gateway.close() }, client);
-    return { hub, gateway, registry, errors, keyed };
+    return { hub, gateway, registry, errors, keyed, cache };
   }
 
   it('computes the cache key of a citizen (a keyed hash) once per lookup, miss or hit', async () => {
-    const { gateway, keyed } = await setup();
+    const { gateway, keyed, cache } = await setup();
     expect(await gateway.checkCitizen('1000003')).toMatchObject({ source: 'hub' });
-    await new Promise((r) => setTimeout(r, 20)); // the answer is stored after it is returned
+    await eventually(async () => (await cache?.get('k:1000003')) != null); // stored after it is returned
     expect(await gateway.checkCitizen('1000003')).toMatchObject({ source: 'cache' });
     expect(keyed).toEqual(['1000003', '1000003']);
   });
@@ -95,8 +97,7 @@ describe('HubGateway: breaker, bulkhead, single-flight, cache', () => {
     await expect(gateway.checkCitizen('1000002')).rejects.toThrow(HubError);
     expect(gateway.breakerState('validateCitizen')).toBe('open');
     expect(gateway.breakerState('authenticateDocument')).toBe('closed');
-    await new Promise((r) => setTimeout(r, 250));
-    expect(gateway.breakerState('validateCitizen')).toBe('half_open');
+    await eventually(() => gateway.breakerState('validateCitizen') === 'half_open', 5000);
     hub.resetFaults();
     hub.setFaults({ latencyMs: 100 });
     const [trial, other] = await Promise.allSettled([
