@@ -1,12 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { envSchema } from '../../src/config/env.js';
 import { configTable } from '../../src/config/table.js';
+import { CHECK_STATUSES, VERIFICATION_STATUSES } from '../../src/shared/enums.js';
 import { PROBLEMS } from '../../src/shared/errors.js';
 import { projectRoot } from '../../tools/shared/paths.js';
 
 const read = (file: string) => readFileSync(join(projectRoot, file), 'utf8');
+const docs = readdirSync(join(projectRoot, 'docs')).filter((f) => f.endsWith('.md'));
 
 describe('docs stay true', () => {
   it('the README configuration table is the one generated from the config schema', () => {
@@ -16,6 +18,36 @@ describe('docs stay true', () => {
       configTable(),
     );
     for (const name of Object.keys(envSchema.shape)) expect(table).toContain(`\`${name}\``);
+  });
+
+  it('docs name no setting the service does not read (a removed one, a misspelling)', () => {
+    const known = new Set<string>([
+      ...Object.keys(envSchema.shape),
+      ...Object.keys(PROBLEMS),
+      ...CHECK_STATUSES,
+      ...VERIFICATION_STATUSES,
+      'NODE_OPTIONS', // V8's, set by the image
+      'SO_REUSEPORT',
+      'FUZZ_RUNS', // the fuzz suite's
+      'SOAK_SECONDS', // the RabbitMQ outage soak's
+      'AUTH_SHARE', // the k6 scripts'
+      'CITIZEN_POPULATION',
+      'MAX_VUS',
+    ]);
+    const otherTools = /^(BENCH|TEST|HUB_SIM|KUBECONFIG)_/; // the bench, the tests, the simulator, CD
+    const files = ['README.md', 'tests/load/README.md', ...docs.map((f) => `docs/${f}`)];
+    const unknown: string[] = [];
+    for (const file of files) {
+      let text = read(file);
+      // docs/performance.md's results are history: they name the settings of their day.
+      if (file.endsWith('performance.md')) text = text.slice(0, text.indexOf('## Results'));
+      for (const [, name] of text.matchAll(/`([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)(?:=[^`]*)?`/g)) {
+        if (!known.has(name as string) && !otherTools.test(name as string)) {
+          unknown.push(`${file}: ${name}`);
+        }
+      }
+    }
+    expect(unknown).toEqual([]);
   });
 
   it('docs/api.md lists every problem code', () => {
