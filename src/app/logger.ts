@@ -7,13 +7,16 @@ import type { Config } from '../config/env.js';
 
 /**
  * pino settings shared by the processes and the tests. Requests are logged without query strings
- * (they may carry citizen ids) and without headers. As a safety net for code that logs a whole
- * object by mistake, fields that hold credentials are censored at the top level of a line and
- * inside the objects such code would log: headers, a body, the configuration, an error's.
+ * (they may carry citizen ids) and without headers or bodies (the `req` serializer below). As a
+ * safety net for code that logs a whole object by mistake, fields that hold credentials are
+ * censored at the top level of a line and inside the objects such code would log: headers, a
+ * body, the configuration.
  *
- * The paths are explicit rather than wildcards (`*.password`): pino runs the bindings of every
- * child logger (Fastify makes one per request) through the wildcard paths, which cost more than
- * the rest of the log line (docs/performance.md, "the redact patch").
+ * The paths are explicit, not wildcards (`*.password`): pino runs the bindings of every child
+ * logger (Fastify makes one per request) through the wildcard paths. And none is inside `req` or
+ * `err`, which every request's line carries: a path there is walked on every line and can never
+ * match (their serializers keep no headers or bodies). Per request, a child and its line: 2.1 µs,
+ * against 17 µs with the 30 wildcards (docs/performance.md, "Logging").
  */
 const SECRET_FIELDS = [
   'authorization',
@@ -33,7 +36,7 @@ const SECRET_FIELDS = [
   'AMQP_URL',
   'GOVCARPETA_API_KEY',
 ];
-const CONTAINERS = ['', 'headers', 'body', 'config', 'req.headers', 'req.body', 'err.config'];
+const CONTAINERS = ['', 'headers', 'body', 'config'];
 
 export const redactPaths = CONTAINERS.flatMap((container) =>
   SECRET_FIELDS.map((field) => {
