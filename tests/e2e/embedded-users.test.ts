@@ -65,7 +65,7 @@ describe('users on the embedded database', () => {
     expect(none).toMatchObject({ code: 1, output: expect.stringMatching(/No user "nobody"/) });
     again.server.child.kill('SIGTERM');
     await again.server.exited;
-  });
+  }, 120_000); // two server starts and three commands, each a process of its own
 
   it('user:create before the first start migrates the folder, and the server then knows the user', async () => {
     const env = { DATA_DIR: fresh() };
@@ -81,7 +81,7 @@ describe('users on the embedded database', () => {
     expect(server.output()).not.toMatch(/First start/);
     server.child.kill('SIGTERM');
     await server.exited;
-  });
+  }, 60_000);
 
   it('a second process on the folder is refused, naming the process that has it open', async () => {
     const env = { DATA_DIR: fresh() };
@@ -97,7 +97,7 @@ describe('users on the embedded database', () => {
     expect(second.output).not.toMatch(/at .*\.ts:\d+/); // a message, not a stack
     server.child.kill('SIGTERM');
     await server.exited;
-  });
+  }, 60_000);
 
   it('takes over the lock of a process that died without releasing it', async () => {
     const env = { DATA_DIR: fresh() };
@@ -109,5 +109,5 @@ describe('users on the embedded database', () => {
     );
     const migrate = await runToEnd('src/cli/migrate.ts', [], env);
     expect(migrate).toMatchObject({ code: 0, output: expect.stringMatching(/migrations applied/) });
-  });
+  }, 60_000);
 });
