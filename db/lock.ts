@@ -47,7 +47,8 @@ function readHolder(path: string): Holder | undefined {
 }
 
 function commandLine(): string {
-  const args = process.argv.slice(1).map((a) => a.replace(/^.*\/(dist|src)\//, '$1/'));
+  // A script path from its first dist/ or src/ on: `node dist/src/server.js`.
+  const args = process.argv.slice(1).map((a) => a.replace(/^.*?\/(dist|src)\//, '$1/'));
   return ['node', ...args].join(' ').slice(0, 200);
 }
 
