@@ -12,9 +12,9 @@ declare module 'fastify' {
 
 /**
  * Runs retention (src/retention/retention.service.ts) on a timer in the API. Each wait is the
- * interval ±25 %, so replicas started together do not purge together. A failed run is logged and tried again at
- * the next one (a table that fails does not hold up the others); closing the app stops a run
- * between two batches and waits for it.
+ * interval ±25 %, so replicas started together do not purge together. A failed run is logged
+ * and tried again at the next one (a table that fails does not hold up the others); closing the
+ * app stops a run between two batches and waits for it.
  */
 export default fp<Settings>(
   async (app, { config }) => {

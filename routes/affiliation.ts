@@ -38,25 +38,24 @@ const affiliationRoutes: FastifyPluginAsyncZod = async (app) => {
           'UPSTREAM_UNAVAILABLE with Retry-After: never a decision.',
         security: [{ bearerAuth: [] }],
         headers: idempotencyHeaders,
-        body: z.strictObject({
-          citizen_id: citizenIdSchema,
-          document_type: z.enum(DOCUMENT_TYPES).default('CC'),
-          affiliation_type: z.enum(AFFILIATION_TYPES).optional(),
-        }),
+        body: z
+          .strictObject({
+            citizen_id: citizenIdSchema,
+            document_type: z.enum(DOCUMENT_TYPES).default('CC'),
+            affiliation_type: z.enum(AFFILIATION_TYPES).optional(),
+          })
+          .transform((b) => ({
+            citizenId: b.citizen_id,
+            documentType: b.document_type,
+            affiliationType: b.affiliation_type,
+          })),
         response: { 200: checkSchema, ...problems(400, 401, 403, 409, 415, 429, 503) },
       },
     },
-    async (request, reply) => {
-      const { citizen_id, document_type, affiliation_type } = request.body;
-      const input = {
-        citizenId: citizen_id,
-        documentType: document_type,
-        affiliationType: affiliation_type,
-      };
-      return answerIdempotently(request, reply, 'affiliation.check', (caller, save) =>
-        app.affiliation.check(input, caller, save),
-      );
-    },
+    async (request, reply) =>
+      answerIdempotently(request, reply, 'affiliation.check', (caller, save) =>
+        app.affiliation.check(request.body, caller, save),
+      ),
   );
 
   app.get(

@@ -32,29 +32,28 @@ const documentRoutes: FastifyPluginAsyncZod = async (app) => {
           'the hub only, never logged or stored (only its SHA-256). Hub failures: 503.',
         security: [{ bearerAuth: [] }],
         headers: idempotencyHeaders,
-        body: z.strictObject({
-          citizen_id: citizenIdSchema,
-          document_url: z
-            .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
-            .max(4096),
-          document_title: z.string().trim().min(1).max(300),
-          document_id: z.string().trim().min(1).max(200).optional(),
-        }),
+        body: z
+          .strictObject({
+            citizen_id: citizenIdSchema,
+            document_url: z
+              .url({ protocol: /^https?$/, error: 'must be an http or https URL' })
+              .max(4096),
+            document_title: z.string().trim().min(1).max(300),
+            document_id: z.string().trim().min(1).max(200).optional(),
+          })
+          .transform((b) => ({
+            citizenId: b.citizen_id,
+            documentUrl: b.document_url,
+            documentTitle: b.document_title,
+            documentId: b.document_id,
+          })),
         response: { 200: authenticationSchema, ...problems(400, 401, 403, 409, 415, 429, 503) },
       },
     },
-    async (request, reply) => {
-      const { citizen_id, document_url, document_title, document_id } = request.body;
-      const input = {
-        citizenId: citizen_id,
-        documentUrl: document_url,
-        documentTitle: document_title,
-        documentId: document_id,
-      };
-      return answerIdempotently(request, reply, 'documents.authenticate', (caller, save) =>
-        app.documents.authenticate(input, caller, save),
-      );
-    },
+    async (request, reply) =>
+      answerIdempotently(request, reply, 'documents.authenticate', (caller, save) =>
+        app.documents.authenticate(request.body, caller, save),
+      ),
   );
 
   app.get(

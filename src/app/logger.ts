@@ -15,8 +15,8 @@ import type { Config } from '../config/env.js';
  * The paths are explicit, not wildcards (`*.password`): pino runs the bindings of every child
  * logger (Fastify makes one per request) through the wildcard paths. And none is inside `req` or
  * `err`, which every request's line carries: a path there is walked on every line and can never
- * match (their serializers keep no headers or bodies). Per request, a child and its line: 2.1 µs,
- * against 17 µs with the 30 wildcards (docs/performance.md, "Logging").
+ * match (their serializers keep no headers or bodies). What each choice costs per request is in
+ * docs/performance.md ("Logging", under the structure change).
  */
 const SECRET_FIELDS = [
   'authorization',

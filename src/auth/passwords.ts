@@ -19,9 +19,9 @@ const KEY_LENGTH = 32;
 const SALT_LENGTH = 16;
 
 /**
- * Hashes computed at once in this process. Each holds 128·N·r bytes (32 MiB) for ~100 ms of CPU
- * on the libuv pool: beyond the number of cores, more at once only adds memory (100 concurrent
- * logins used to take the process past 400 MiB) and keeps the pool's threads from other work.
+ * Hashes computed at once in this process. Each holds 128·N·r bytes (32 MiB) of the libuv pool
+ * while it runs: beyond the cores the process has, more at once only adds memory and keeps the
+ * pool's threads from other work (docs/performance.md, "login").
  */
 const hashing = pLimit(1);
 
