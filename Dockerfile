@@ -36,10 +36,9 @@ FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
   && rm -rf /var/lib/apt/lists/*
+# PORT is left unset: the API listens on 8000 and the worker on 8001, each by default.
 ENV NODE_ENV=production \
-    HOST=0.0.0.0 \
-    PORT=8000 \
-    WORKER_PORT=8001
+    HOST=0.0.0.0
 # V8's heap settings for the pods' 384Mi limit: a capped old generation (else V8 lets garbage
 # pile up to hundreds of MiB on a big node) and a 16 MiB semi-space (Node 24 sizes the young
 # generation from the cap, so small that it collects all the time). npm run bench runs the

@@ -70,7 +70,7 @@ export default fp<Settings>(
       sign: (claims) => app.jwt.sign(claims),
       accessTtlSeconds: config.ACCESS_TOKEN_TTL_SECONDS,
       refreshTtlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
-      maxLoginFailures: config.LOGIN_MAX_FAILURES,
+      maxLoginFailures: tuning.login.maxFailures,
       loginFailureWindowSeconds: tuning.login.failureWindowSeconds,
       onLoginFailed: () => metrics.loginFailures.inc(),
       onTokensRevoked: (reason) => metrics.tokensRevoked.inc({ reason }),

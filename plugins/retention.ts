@@ -18,10 +18,7 @@ declare module 'fastify' {
  */
 export default fp<Settings>(
   async (app, { config }) => {
-    const retention = new Retention(app.db, {
-      outboxHours: config.OUTBOX_RETENTION_HOURS,
-      inboxHours: config.INBOX_RETENTION_HOURS,
-    });
+    const retention = new Retention(app.db, { hours: config.RETENTION_HOURS });
     app.decorate('retention', retention);
     const intervalMs = config.RETENTION_INTERVAL_SECONDS * 1000;
     if (intervalMs === 0) return;

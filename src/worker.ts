@@ -13,7 +13,7 @@ async function main() {
     await worker.close();
     worker.log.info('closed');
   });
-  await worker.listen({ host: config.HOST, port: config.WORKER_PORT });
+  await worker.listen({ host: config.HOST, port: config.PORT });
 }
 
 main().catch(exitOnStartFailure('citizen-affiliation worker'));

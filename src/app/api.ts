@@ -30,7 +30,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     genReqId,
     logController: new RequestLogController(),
     trustProxy: config.TRUST_PROXY,
-    bodyLimit: config.BODY_LIMIT_BYTES,
+    bodyLimit: settings.tuning.bodyLimitBytes,
     requestTimeout: settings.tuning.requestTimeoutMs,
     // Longer than common load balancers' idle timeout, so they close first.
     keepAliveTimeout: 65_000,

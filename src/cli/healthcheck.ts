@@ -1,8 +1,13 @@
+import { DEFAULT_PORT } from '../config/env.js';
+
 /**
- * The container image's HEALTHCHECK: exits 0 when /health/live answers 200 on the API port
- * (PORT, 8000) or, for the worker, on WORKER_PORT (8001). No shell or curl needed in the image.
+ * The container image's HEALTHCHECK: exits 0 when /health/live answers 200 on PORT or, when it
+ * is unset, on either role's default (the API's 8000, the worker's 8001). No shell or curl
+ * needed in the image.
  */
-const ports = [process.env.PORT || '8000', process.env.WORKER_PORT || '8001'];
+const ports = process.env.PORT
+  ? [process.env.PORT]
+  : [String(DEFAULT_PORT.api), String(DEFAULT_PORT.worker)];
 
 async function live(port: string): Promise<boolean> {
   try {

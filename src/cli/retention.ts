@@ -6,7 +6,7 @@ import { openDatabase } from './database.js';
 const USAGE = `usage: npm run retention
 
   Deletes, once, the rows that have done their job: sent events older than
-  OUTBOX_RETENTION_HOURS, handled messages older than INBOX_RETENTION_HOURS, idempotency keys
+  RETENTION_HOURS, handled messages older than that, idempotency keys
   past their 24 h, and refresh tokens of logins whose every token has expired. The API does the
   same every RETENTION_INTERVAL_SECONDS; this is for a purge now (after lowering a window) or
   from a scheduled job when the API's is turned off. Audit rows are never deleted.
@@ -14,16 +14,10 @@ const USAGE = `usage: npm run retention
 
 /** `npm run retention`: one retention run against DATABASE_URL (or the embedded database). */
 await runCommand(USAGE, {}, async () => {
-  const windows = parseEnv(
-    envSchema.pick({ OUTBOX_RETENTION_HOURS: true, INBOX_RETENTION_HOURS: true }),
-    process.env,
-  );
+  const windows = parseEnv(envSchema.pick({ RETENTION_HOURS: true }), process.env);
   const database = await openDatabase();
   try {
-    const retention = new Retention(database.db, {
-      outboxHours: windows.OUTBOX_RETENTION_HOURS,
-      inboxHours: windows.INBOX_RETENTION_HOURS,
-    });
+    const retention = new Retention(database.db, { hours: windows.RETENTION_HOURS });
     const started = performance.now();
     const { deleted, failed } = await retention.purge();
     for (const table of RETAINED_TABLES) {

@@ -51,7 +51,11 @@ export const envSchema = z.object({
     .default('development')
     .describe('`production` refuses embedded defaults and weak secrets.'),
   HOST: z.string().min(1).default('0.0.0.0').describe('Interface to listen on.'),
-  PORT: int(0, 65535).default(8000).describe('Port to listen on.'),
+  PORT: int(0, 65535)
+    .optional()
+    .describe(
+      'Port to listen on. Unset: 8000 for the API, 8001 for the worker (its health and metrics).',
+    ),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info')
@@ -80,10 +84,6 @@ export const envSchema = z.object({
     int(60, 90 * 86_400).default(7 * 86_400),
     'Refresh token lifetime.',
   ),
-  LOGIN_MAX_FAILURES: policy(
-    int(1, 1000).default(5),
-    'Failed logins allowed per client IP and username in 15 minutes; then 429.',
-  ),
   RATE_LIMIT_MAX: int(0, 10_000_000)
     .default(600)
     .describe('Requests per client IP per minute on `/api`. `0` turns the limit off.'),
@@ -96,10 +96,6 @@ export const envSchema = z.object({
   CORS_ORIGINS: policy(
     list.default([]),
     'Comma-separated origins allowed by CORS. Empty: no cross-origin access.',
-  ),
-  BODY_LIMIT_BYTES: policy(
-    int(1024, 10 * 1024 * 1024).default(65_536),
-    'Largest request body accepted (413 above).',
   ),
   SHUTDOWN_GRACE_MS: int(100, 120_000)
     .default(10_000)
@@ -139,17 +135,12 @@ export const envSchema = z.object({
       'How often the API deletes rows that have done their job (sent events, handled messages, ' +
         'expired idempotency keys and refresh tokens). `0`: never. Audit rows are never deleted.',
     ),
-  OUTBOX_RETENTION_HOURS: int(1, 87_600)
-    .default(168)
-    .describe('Keep a sent event in the outbox this long after it was sent. Unsent: kept.'),
-  INBOX_RETENTION_HOURS: int(1, 87_600)
+  RETENTION_HOURS: int(1, 87_600)
     .default(168)
     .describe(
-      'Keep the record of a handled request message this long; a redelivery within it is not handled twice.',
+      'Keep a sent event, and the record of a handled request message, this long. An unsent ' +
+        'event is kept; a redelivery within the window is not handled twice.',
     ),
-  WORKER_PORT: int(0, 65535)
-    .default(8001)
-    .describe('Worker: port of its `/health/*` and `/metrics`.'),
   WORKER_PREFETCH: int(1, 10_000)
     .default(16)
     .describe('Worker: unacknowledged messages held at once (also its concurrency).'),
@@ -157,7 +148,8 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-export type Config = Omit<Env, 'JWT_SECRET' | 'TRUST_PROXY'> & {
+export type Config = Omit<Env, 'JWT_SECRET' | 'TRUST_PROXY' | 'PORT'> & {
+  PORT: number;
   JWT_SECRET: string;
   /** True when the secret was generated for this process only. */
   jwtSecretGenerated: boolean;
@@ -174,6 +166,9 @@ export class ConfigError extends Error {
 }
 
 const MIN_SECRET_BYTES = 32;
+
+/** Where each process listens when PORT is unset, so both run side by side on one machine. */
+export const DEFAULT_PORT = { api: 8000, worker: 8001 } as const;
 
 function parseTrustProxy(value: string): boolean | string[] | undefined {
   const v = value.trim();
@@ -249,6 +244,7 @@ export function loadConfig(
 
   return {
     ...e,
+    PORT: e.PORT ?? DEFAULT_PORT[role],
     JWT_SECRET: e.JWT_SECRET ?? randomBytes(48).toString('base64url'),
     jwtSecretGenerated: e.JWT_SECRET === undefined,
     TRUST_PROXY: trustProxy ?? false,

@@ -10,6 +10,8 @@ export const TUNING = {
   listenSockets: 32,
   /** Time a client has to send a whole request. */
   requestTimeoutMs: 30_000,
+  /** Largest request body accepted (413 above); a route that needs more sets its own. */
+  bodyLimitBytes: 65_536,
   /** Answer 503 while the event loop lags more than this (0: off). */
   maxEventLoopDelayMs: 1000,
   /** Answer 503 while the heap is larger than this (0: off; the pod's memory limit applies). */
@@ -22,7 +24,8 @@ export const TUNING = {
   bootstrapAdminUsername: 'admin',
   jwt: { issuer: 'citizen-affiliation', audience: 'citizen-affiliation-api' },
   login: {
-    /** The window of LOGIN_MAX_FAILURES (the contract's 15 minutes). */
+    /** Failed logins allowed per client address and username in the window (the contract's). */
+    maxFailures: 5,
     failureWindowSeconds: 900,
     /** scrypt hashes (32 MiB, ~100 ms of CPU each) computed at once; more logins wait. */
     hashConcurrency: 1,

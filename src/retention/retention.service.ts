@@ -8,10 +8,10 @@ import { deleteSentBefore } from '../messaging/outbox.repository.js';
 /**
  * Deletes rows that have done their job, so that working tables stop growing and personal data
  * (citizen ids in event payloads and stored answers) is not kept longer than it is needed:
- * - outbox: events sent (confirmed by the broker) more than `outboxHours` ago. An event not yet
- *   sent is never deleted, however old.
- * - inbox: messages the worker handled more than `inboxHours` ago. A redelivery of one of them
- *   after that would be handled again.
+ * - outbox: events sent (confirmed by the broker) more than `hours` ago. An event not yet sent
+ *   is never deleted, however old.
+ * - inbox: messages the worker handled more than `hours` ago. A redelivery of one of them after
+ *   that would be handled again.
  * - idempotency_keys: keys past their 24 h, which no longer replay anything.
  * - refresh_tokens: tokens of logins whose every token has expired.
  * The audit tables (affiliation_checks, document_authentications) are never deleted here.
@@ -31,8 +31,8 @@ export interface PurgeResult {
 }
 
 export interface RetentionPolicy {
-  outboxHours: number;
-  inboxHours: number;
+  /** How long a sent event and a handled message stay (RETENTION_HOURS). */
+  hours: number;
   batchSize?: number;
 }
 
@@ -43,8 +43,8 @@ export class Retention {
   constructor(db: Db, policy: RetentionPolicy) {
     this.batchSize = policy.batchSize ?? 1000;
     this.batches = {
-      outbox: (n) => deleteSentBefore(db, policy.outboxHours, n),
-      inbox: (n) => deleteHandledBefore(db, policy.inboxHours, n),
+      outbox: (n) => deleteSentBefore(db, policy.hours, n),
+      inbox: (n) => deleteHandledBefore(db, policy.hours, n),
       idempotency_keys: (n) => deleteExpiredKeys(db, IDEMPOTENCY_TTL_HOURS, n),
       refresh_tokens: (n) => deleteExpiredFamilies(db, n),
     };

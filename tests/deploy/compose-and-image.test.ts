@@ -64,7 +64,7 @@ describe('docker-compose.yml', () => {
     const prometheus = readYaml('monitoring/prometheus.yml');
     const targets = prometheus.scrape_configs.flatMap((c: any) => c.static_configs[0].targets);
     expect(targets).toContain(`api:${services.api?.environment.PORT}`);
-    expect(targets).toContain(`worker:${services.worker?.environment.WORKER_PORT}`);
+    expect(targets).toContain(`worker:${services.worker?.environment.PORT}`);
     expect(readdirSync(join(projectRoot, 'monitoring/grafana/dashboards'))).toContain(
       'citizen-affiliation.json',
     );

@@ -106,8 +106,6 @@ withBroker('the image, its Dockerfile run as a script', () => {
       const env = {
         ...runtime.env,
         HOST: '127.0.0.1',
-        PORT: String(port),
-        WORKER_PORT: String(workerPort),
         DATABASE_URL: db.url,
         REDIS_URL: inject('redisUrl') as string,
         REDIS_KEY_PREFIX: `ca:test:${inject('runId')}:image:`,
@@ -123,8 +121,11 @@ withBroker('the image, its Dockerfile run as a script', () => {
       const migrate = run(runtime.dir, ['node', 'dist/src/cli/migrate.js'], env);
       expect(await migrate.exited, migrate.output()).toBe(0);
 
-      const api = run(runtime.dir, runtime.meta.CMD as string[], env);
-      const worker = run(runtime.dir, ['node', '--enable-source-maps', 'dist/src/worker.js'], env);
+      const api = run(runtime.dir, runtime.meta.CMD as string[], { ...env, PORT: String(port) });
+      const worker = run(runtime.dir, ['node', '--enable-source-maps', 'dist/src/worker.js'], {
+        ...env,
+        PORT: String(workerPort),
+      });
       started.push(api.child, worker.child);
       const health = runtime.meta.HEALTHCHECK as string[];
       for (const [name, p, proc] of [
@@ -138,7 +139,7 @@ withBroker('the image, its Dockerfile run as a script', () => {
           if (Date.now() > deadline) throw new Error(`${name} never ready:\n${proc.output()}`);
           await new Promise((r) => setTimeout(r, 100));
         }
-        const check = run(runtime.dir, health, { PORT: String(p), WORKER_PORT: String(p) });
+        const check = run(runtime.dir, health, { PORT: String(p) });
         expect(await check.exited, `${name} HEALTHCHECK`).toBe(0);
       }
       api.child.kill('SIGTERM');

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app/api.js';
-import { envSchema, loadConfig } from '../../src/config/env.js';
+import { DEFAULT_PORT, envSchema, loadConfig } from '../../src/config/env.js';
 import { simulatorEnvSchema } from '../../src/hub/simulator.js';
 import {
   containersOf,
@@ -88,12 +88,17 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
       });
 
       it('probes paths the app serves, on the ports it listens on', () => {
+        // The container's PORT, else the ConfigMap's, else the role's default.
+        const portOf = (c: any, role: keyof typeof DEFAULT_PORT) =>
+          Number(
+            c.env?.find((e: any) => e.name === 'PORT')?.value ??
+              config.data?.PORT ??
+              DEFAULT_PORT[role],
+          );
         const [apiContainer] = containersOf(api);
-        expect(apiContainer.ports[0].containerPort).toBe(Number(config.data?.PORT ?? 8000));
+        expect(apiContainer.ports[0].containerPort).toBe(portOf(apiContainer, 'api'));
         const [workerContainer] = containersOf(worker);
-        expect(workerContainer.ports[0].containerPort).toBe(
-          Number(config.data?.WORKER_PORT ?? 8001),
-        );
+        expect(workerContainer.ports[0].containerPort).toBe(portOf(workerContainer, 'worker'));
         for (const c of [apiContainer, workerContainer]) {
           for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
             const path = c[probe].httpGet.path;

@@ -43,7 +43,7 @@ describe('the runtime image', () => {
     expect(missing).toEqual([]);
   });
 
-  it('HEALTHCHECK script: 0 when /health/live answers on PORT or WORKER_PORT, 1 otherwise', async () => {
+  it('HEALTHCHECK script: 0 when /health/live answers on PORT, 1 otherwise', async () => {
     const server = createServer((req, res) => {
       res.statusCode = req.url === '/health/live' ? 200 : 404;
       res.end();
@@ -52,17 +52,9 @@ describe('the runtime image', () => {
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     try {
       const closed = String(await freePort());
-      const api = runScript('src/cli/healthcheck.ts', [], {
-        PORT: String(port),
-        WORKER_PORT: closed,
-      });
-      expect((await api.exited).code).toBe(0);
-      const worker = runScript('src/cli/healthcheck.ts', [], {
-        PORT: closed,
-        WORKER_PORT: String(port),
-      });
-      expect((await worker.exited).code).toBe(0);
-      const none = runScript('src/cli/healthcheck.ts', [], { PORT: closed, WORKER_PORT: closed });
+      const up = runScript('src/cli/healthcheck.ts', [], { PORT: String(port) });
+      expect((await up.exited).code).toBe(0);
+      const none = runScript('src/cli/healthcheck.ts', [], { PORT: closed });
       expect((await none.exited).code).toBe(1);
     } finally {
       server.close();

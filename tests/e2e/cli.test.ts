@@ -226,7 +226,7 @@ describe.skipIf(!databaseUrl)('npm run retention', () => {
       await database.db.insert(outbox).values([event(50), event(50), event(10), event(null)]);
       const run = runScript('src/cli/retention.ts', [], {
         DATABASE_URL: fresh.url,
-        OUTBOX_RETENTION_HOURS: '24',
+        RETENTION_HOURS: '24',
       });
       expect((await run.exited).code).toBe(0);
       expect(run.output()).toMatch(/^outbox: 2 deleted$/m);
@@ -236,10 +236,10 @@ describe.skipIf(!databaseUrl)('npm run retention', () => {
 
       const bad = runScript('src/cli/retention.ts', [], {
         DATABASE_URL: fresh.url,
-        OUTBOX_RETENTION_HOURS: '0',
+        RETENTION_HOURS: '0',
       });
       expect((await bad.exited).code).toBe(1);
-      expect(bad.output()).toMatch(/OUTBOX_RETENTION_HOURS/);
+      expect(bad.output()).toMatch(/RETENTION_HOURS/);
     } finally {
       await database.close();
       await fresh.drop();

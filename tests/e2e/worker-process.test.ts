@@ -4,7 +4,7 @@ import { freshDatabase } from '../helpers/database.js';
 import { freePort, runScript } from '../helpers/process.js';
 
 withBroker('npm run worker (the process)', () => {
-  it('starts, reports ready on WORKER_PORT, and exits cleanly on SIGTERM', async () => {
+  it('starts, reports ready on its PORT, and exits cleanly on SIGTERM', async () => {
     const db = await freshDatabase();
     const broker = await TestBroker.open();
     const exchange = testExchange();
@@ -14,7 +14,7 @@ withBroker('npm run worker (the process)', () => {
       DATABASE_URL: db.url,
       AMQP_URL: amqpUrl ?? '',
       AMQP_EXCHANGE: exchange,
-      WORKER_PORT: String(port),
+      PORT: String(port),
       HOST: '127.0.0.1',
       NODE_ENV: 'production',
       GOVCARPETA_URL: 'http://127.0.0.1:9',
@@ -45,7 +45,7 @@ withBroker('npm run worker (the process)', () => {
   });
 
   it('refuses to start without AMQP_URL, saying so', async () => {
-    const run = runScript('src/worker.ts', [], { DATA_DIR: 'memory://', WORKER_PORT: '0' });
+    const run = runScript('src/worker.ts', [], { DATA_DIR: 'memory://', PORT: '0' });
     expect((await run.exited).code).toBe(1);
     expect(run.output()).toMatch(/AMQP_URL: the worker needs it/);
   });

@@ -22,7 +22,7 @@ withServices('auth against real Postgres and Redis', () => {
   let operator: TestUser;
 
   beforeAll(async () => {
-    app = await buildTestApp({ LOGIN_MAX_FAILURES: '5' });
+    app = await buildTestApp(); // the contract's limit: 5 failed logins per address and user
     other = await buildTestApp();
     operator = await createUser(app, ['operator']);
   });

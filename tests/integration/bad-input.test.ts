@@ -20,7 +20,7 @@ withServices('bad input gets a clear 4xx problem, never a 500', () => {
   let user: TestUser;
 
   beforeAll(async () => {
-    app = await buildTestApp({ BODY_LIMIT_BYTES: '2048' });
+    app = await buildTestApp({}, { tuning: { bodyLimitBytes: 2048 } });
     user = await createUser(app, ['operator']);
   });
   afterAll(() => app?.close());

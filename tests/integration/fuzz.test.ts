@@ -155,8 +155,11 @@ withServices('fuzz: hostile input never breaks the service or its access rules',
     const { logger, capture } = captureLogs();
     logs = capture;
     app = await buildTestApp(
-      { RATE_LIMIT_MAX: '0', LOGIN_MAX_FAILURES: '1000', BODY_LIMIT_BYTES: '16384' },
-      { loggerInstance: logger },
+      { RATE_LIMIT_MAX: '0' },
+      {
+        loggerInstance: logger,
+        tuning: { login: { maxFailures: 1000 }, bodyLimitBytes: 16_384 },
+      },
     );
     // One login per role set: every subset of the four roles, the empty set included.
     for (let mask = 0; mask < 2 ** ROLES.length; mask++) {

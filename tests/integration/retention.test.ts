@@ -12,7 +12,7 @@ import { buildTestApp, captureLogs } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
 
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
-const policy = { outboxHours: 168, inboxHours: 168, batchSize: 2 };
+const policy = { hours: 168, batchSize: 2 };
 
 /** Which rows retention deletes and which it keeps, on real Postgres and on embedded PGlite. */
 function retentionSuite(open: () => Promise<{ database: Database; close: () => Promise<void> }>) {
@@ -150,7 +150,7 @@ describe('retention in the API', () => {
         REDIS_URL: '',
         DATA_DIR: 'memory://',
         RETENTION_INTERVAL_SECONDS: '1',
-        OUTBOX_RETENTION_HOURS: '1',
+        RETENTION_HOURS: '1',
       },
       { loggerInstance: logger },
     );

@@ -29,7 +29,6 @@ describe('config', () => {
       jwtSecretGenerated: true,
       ACCESS_TOKEN_TTL_SECONDS: 900,
       REFRESH_TOKEN_TTL_SECONDS: 604_800,
-      LOGIN_MAX_FAILURES: 5,
       CORS_ORIGINS: [],
       TRUST_PROXY: false,
     });

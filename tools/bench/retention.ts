@@ -36,7 +36,7 @@ try {
           ${at}, ${at}
         from generate_series(1, ${ROWS}) i`),
     );
-    const retention = new Retention(db, { outboxHours: 10_000 - (slot - WINDOW), inboxHours: 1 });
+    const retention = new Retention(db, { hours: 10_000 - (slot - WINDOW) });
     const started = performance.now();
     const result = await retention.purge();
     if (slot > WINDOW) {
