@@ -7,7 +7,16 @@ import { Pool } from 'undici';
  * caller logs outcomes, never document URLs).
  */
 
-export type HubEndpoint = 'validateCitizen' | 'authenticateDocument';
+export const HUB_ENDPOINTS = [
+  'validateCitizen',
+  'authenticateDocument',
+  'registerCitizen',
+  'unregisterCitizen',
+  'getOperators',
+  'registerOperator',
+  'registerTransferEndPoint',
+] as const;
+export type HubEndpoint = (typeof HUB_ENDPOINTS)[number];
 /** Why a hub call gave no answer: never a decision, always a 503 for the caller. */
 export type HubFailure = 'timeout' | 'connection' | 'status' | 'breaker_open' | 'overloaded';
 
@@ -49,6 +58,46 @@ export interface DocumentAnswer {
   message: string;
 }
 
+/** What the hub needs to register a citizen with an operator. */
+export interface CitizenRegistration {
+  citizenId: string;
+  name: string;
+  address: string;
+  email: string;
+  operatorId: string;
+  operatorName: string;
+}
+
+export interface RegistrationAnswer {
+  /** 201: registered; 501: already registered with an operator (or refused). */
+  outcome: 'registered' | 'already_registered';
+  status: number;
+  message: string;
+}
+
+export interface UnregistrationAnswer {
+  /** 201 or 204: done (204 also when the citizen was not registered). */
+  outcome: 'unregistered';
+  status: number;
+  message: string;
+}
+
+/** What registerOperator sends: the name, address and contact, and the team's participants. */
+export interface OperatorApplication {
+  name: string;
+  address: string;
+  contactMail: string;
+  participants: string[];
+}
+
+export interface TransferEndpoints {
+  operatorId: string;
+  /** Where peers POST a citizen (our /api/transferCitizen). */
+  endPoint: string;
+  /** Where peers confirm a citizen we sent them (our /api/transferCitizenConfirm). */
+  endPointConfirm: string;
+}
+
 const MAX_MESSAGE = 500;
 
 /** The hub's sentence, whether it came JSON-quoted, as a JSON object, or as plain text. */
@@ -69,6 +118,25 @@ export function readMessage(body: string): string {
     }
   }
   return text.slice(0, MAX_MESSAGE);
+}
+
+/** The id in registerOperator's answer: bare, JSON-quoted, `{_id}` or `{operatorId}`. */
+export function readOperatorId(body: string): string | undefined {
+  const text = body.trim();
+  if (text === '') return undefined;
+  let value: unknown = text;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // a bare id
+  }
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    value = o._id ?? o.operatorId ?? o.OperatorId ?? o.id;
+  }
+  return typeof value === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(value.trim())
+    ? value.trim()
+    : undefined;
 }
 
 function classify(err: unknown): HubFailure {
@@ -101,16 +169,11 @@ export class HubClient {
   /** 200: registered with some operator; 204: not registered; anything else: HubError. */
   async validateCitizen(citizenId: string): Promise<CitizenAnswer> {
     return this.call('validateCitizen', this.o.retries, async (signal) => {
-      const res = await this.pool.request({
-        method: 'GET',
-        path: `${this.basePath}/apis/validateCitizen/${encodeURIComponent(citizenId)}`,
-        headers: this.headers,
-        signal,
-      });
-      const body = await res.body.text();
-      if (res.statusCode === 200) return { registered: true, message: readMessage(body) };
-      if (res.statusCode === 204) return { registered: false, message: '' };
-      throw new HubError('validateCitizen', 'status', res.statusCode);
+      const path = `/apis/validateCitizen/${encodeURIComponent(citizenId)}`;
+      const { statusCode, body } = await this.send('GET', path, signal);
+      if (statusCode === 200) return { registered: true, message: readMessage(body) };
+      if (statusCode === 204) return { registered: false, message: '' };
+      throw new HubError('validateCitizen', 'status', statusCode);
     });
   }
 
@@ -121,31 +184,135 @@ export class HubClient {
     documentTitle: string;
   }): Promise<DocumentAnswer> {
     return this.call('authenticateDocument', 0, async (signal) => {
-      const res = await this.pool.request({
-        method: 'PUT',
-        path: `${this.basePath}/apis/authenticateDocument`,
-        headers: { ...this.headers, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          idCitizen: Number(input.citizenId),
-          UrlDocument: input.documentUrl,
-          documentTitle: input.documentTitle,
-        }),
-        signal,
+      const { statusCode, body } = await this.send('PUT', '/apis/authenticateDocument', signal, {
+        idCitizen: Number(input.citizenId),
+        UrlDocument: input.documentUrl,
+        documentTitle: input.documentTitle,
       });
-      const body = await res.body.text();
-      if (res.statusCode === 200) return { authenticated: true, message: readMessage(body) };
-      if (res.statusCode === 204 || (res.statusCode >= 400 && res.statusCode < 500)) {
-        return {
-          authenticated: false,
-          message: readMessage(body) || `hub answered ${res.statusCode}`,
-        };
+      if (statusCode === 200) return { authenticated: true, message: readMessage(body) };
+      if (statusCode === 204 || (statusCode >= 400 && statusCode < 500)) {
+        return { authenticated: false, message: readMessage(body) || `hub answered ${statusCode}` };
       }
-      throw new HubError('authenticateDocument', 'status', res.statusCode);
+      throw new HubError('authenticateDocument', 'status', statusCode);
+    });
+  }
+
+  /**
+   * POST registerCitizen. 201: registered; 501: already registered (or refused). Anything else
+   * is a HubError, and an ambiguous one (a timeout, a dropped connection, a 500 may each have
+   * registered the citizen): never retried here; the gateway settles it with validateCitizen.
+   */
+  async registerCitizen(input: CitizenRegistration): Promise<RegistrationAnswer> {
+    return this.call('registerCitizen', 0, async (signal) => {
+      const { statusCode, body } = await this.send('POST', '/apis/registerCitizen', signal, {
+        id: Number(input.citizenId),
+        name: input.name,
+        address: input.address,
+        email: input.email,
+        operatorId: input.operatorId,
+        operatorName: input.operatorName,
+      });
+      if (statusCode === 201 || statusCode === 200) {
+        return { outcome: 'registered', status: statusCode, message: readMessage(body) };
+      }
+      if (statusCode === 501) {
+        return { outcome: 'already_registered', status: statusCode, message: readMessage(body) };
+      }
+      throw new HubError('registerCitizen', 'status', statusCode);
+    });
+  }
+
+  /**
+   * DELETE unregisterCitizen, with a JSON body. 201 or 204: done (204 also when the citizen was
+   * not there); anything else is a HubError, ambiguous like registerCitizen's.
+   */
+  async unregisterCitizen(input: {
+    citizenId: string;
+    operatorId: string;
+    operatorName: string;
+  }): Promise<UnregistrationAnswer> {
+    return this.call('unregisterCitizen', 0, async (signal) => {
+      const { statusCode, body } = await this.send('DELETE', '/apis/unregisterCitizen', signal, {
+        id: Number(input.citizenId),
+        operatorId: input.operatorId,
+        operatorName: input.operatorName,
+      });
+      if (statusCode === 201 || statusCode === 204 || statusCode === 200) {
+        return { outcome: 'unregistered', status: statusCode, message: readMessage(body) };
+      }
+      throw new HubError('unregisterCitizen', 'status', statusCode);
+    });
+  }
+
+  /** GET getOperators: the directory as the hub sends it (parse it with parseDirectory()). */
+  async getOperators(): Promise<unknown> {
+    return this.call('getOperators', this.o.retries, async (signal) => {
+      const { statusCode, body } = await this.send('GET', '/apis/getOperators', signal);
+      if (statusCode !== 200) throw new HubError('getOperators', 'status', statusCode);
+      try {
+        return JSON.parse(body) as unknown;
+      } catch (err) {
+        throw new HubError('getOperators', 'status', statusCode, err);
+      }
+    });
+  }
+
+  /**
+   * POST registerOperator, sending the field names the hub's versions read (`name` and
+   * `nameOperator`, `address` and `adress`). 201: registered; the body may hold the new id (bare,
+   * quoted, `{_id}` or `{operatorId}`) or nothing. The directory has no delete: never retried.
+   */
+  async registerOperator(input: OperatorApplication): Promise<{ operatorId?: string }> {
+    return this.call('registerOperator', 0, async (signal) => {
+      const { statusCode, body } = await this.send('POST', '/apis/registerOperator', signal, {
+        name: input.name,
+        nameOperator: input.name,
+        address: input.address,
+        adress: input.address,
+        contactMail: input.contactMail,
+        participants: input.participants,
+      });
+      if (statusCode !== 201 && statusCode !== 200) {
+        throw new HubError('registerOperator', 'status', statusCode);
+      }
+      const operatorId = readOperatorId(body);
+      return operatorId ? { operatorId } : {};
+    });
+  }
+
+  /** PUT registerTransferEndPoint (`idOperator`): idempotent, so retried like a GET. */
+  async registerTransferEndPoint(input: TransferEndpoints): Promise<void> {
+    await this.call('registerTransferEndPoint', this.o.retries, async (signal) => {
+      const { statusCode } = await this.send('PUT', '/apis/registerTransferEndPoint', signal, {
+        idOperator: input.operatorId,
+        endPoint: input.endPoint,
+        endPointConfirm: input.endPointConfirm,
+      });
+      if (statusCode < 200 || statusCode > 204) {
+        throw new HubError('registerTransferEndPoint', 'status', statusCode);
+      }
     });
   }
 
   close(): Promise<void> {
     return this.pool.close();
+  }
+
+  private async send(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    signal: AbortSignal,
+    json?: unknown,
+  ): Promise<{ statusCode: number; body: string }> {
+    const res = await this.pool.request({
+      method,
+      path: `${this.basePath}${path}`,
+      headers:
+        json === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
+      ...(json === undefined ? {} : { body: JSON.stringify(json) }),
+      signal,
+    });
+    return { statusCode: res.statusCode, body: await res.body.text() };
   }
 
   private async call<T>(

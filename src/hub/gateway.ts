@@ -2,16 +2,24 @@ import CircuitBreaker from 'opossum';
 import type { ExpiringStore } from '../stores/store.js';
 import {
   type CitizenAnswer,
+  type CitizenRegistration,
   type DocumentAnswer,
+  HUB_ENDPOINTS,
   type HubClient,
   type HubEndpoint,
   HubError,
+  type OperatorApplication,
+  type RegistrationAnswer,
+  type TransferEndpoints,
+  type UnregistrationAnswer,
 } from './client.js';
+import { type Directory, parseDirectory } from './directory.js';
 import type { BreakerState, HubMetrics } from './metrics.js';
 
 /**
  * What the rest of the service calls: the hub client behind a circuit breaker and a bulkhead per
- * endpoint, with single-flight and a short answer cache for citizen lookups.
+ * endpoint, with single-flight and a short answer cache for citizen lookups, and the settlement
+ * of ambiguous registrations (below).
  *
  * The breaker is opossum (nodeshift): a rolling window of outcomes, a percentage threshold with a
  * minimum volume, one trial call when half-open and a semaphore for the bulkhead. Writing those
@@ -50,9 +58,45 @@ export interface DocumentInput {
   documentTitle: string;
 }
 
+export interface UnregisterInput {
+  citizenId: string;
+  operatorId: string;
+  operatorName: string;
+}
+
+/** A registration or unregistration, and how its outcome was known. */
+export interface Settled<A> {
+  answer: A;
+  /**
+   * `validateCitizen` when the hub's own answer was ambiguous (a timeout, a dropped connection, a
+   * 5xx: the change may or may not have happened) and asking validateCitizen settled it.
+   */
+  settledBy: 'validateCitizen' | null;
+  /** The status of the ambiguous answer, when there was one. */
+  ambiguousStatus: number | null;
+  /** Calls made to registerCitizen/unregisterCitizen: 2 when the first had not happened. */
+  attempts: number;
+}
+
+/**
+ * Does validateCitizen's sentence name this operator? Compared without case, accents or extra
+ * spaces: the hub's sentences and its directory's names are not spelled with care.
+ */
+export function names(sentence: string, operatorName: string): boolean {
+  const fold = (t: string) =>
+    t.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
+  const name = fold(operatorName);
+  return name.length > 0 && fold(sentence).includes(name);
+}
+
+/** The failures after which the hub may have done what it was asked: a call reached it. */
+const ambiguous = (err: HubError) =>
+  err.failure === 'timeout' || err.failure === 'connection' || err.failure === 'status';
+
+type Breakers = { [E in HubEndpoint]: CircuitBreaker<never[], unknown> };
+
 export class HubGateway {
-  private readonly validate: CircuitBreaker<[string], CitizenAnswer>;
-  private readonly authenticate: CircuitBreaker<[DocumentInput], DocumentAnswer>;
+  private readonly breakers: Breakers;
   private readonly inflight = new Map<string, Promise<CitizenAnswer>>();
   private readonly openedAt = new Map<HubEndpoint, number>();
 
@@ -60,10 +104,19 @@ export class HubGateway {
     client: HubClient,
     private readonly o: HubGatewayOptions,
   ) {
-    this.validate = this.breaker('validateCitizen', (id: string) => client.validateCitizen(id));
-    this.authenticate = this.breaker('authenticateDocument', (input: DocumentInput) =>
-      client.authenticateDocument(input),
-    );
+    const actions: { [E in HubEndpoint]: (...args: never[]) => Promise<unknown> } = {
+      validateCitizen: (id: string) => client.validateCitizen(id),
+      authenticateDocument: (input: DocumentInput) => client.authenticateDocument(input),
+      registerCitizen: (input: CitizenRegistration) => client.registerCitizen(input),
+      unregisterCitizen: (input: UnregisterInput) => client.unregisterCitizen(input),
+      getOperators: () => client.getOperators(),
+      registerOperator: (input: OperatorApplication) => client.registerOperator(input),
+      registerTransferEndPoint: (input: TransferEndpoints) =>
+        client.registerTransferEndPoint(input),
+    };
+    this.breakers = Object.fromEntries(
+      HUB_ENDPOINTS.map((endpoint) => [endpoint, this.breaker(endpoint, actions[endpoint])]),
+    ) as Breakers;
   }
 
   /** Is this citizen registered with an operator? Throws HubError when the hub cannot say. */
@@ -73,7 +126,7 @@ export class HubGateway {
     if (cached) return { ...cached, source: 'cache' };
     let pending = this.inflight.get(citizenId);
     if (!pending) {
-      pending = this.fire('validateCitizen', this.validate, citizenId).finally(() =>
+      pending = this.fire<CitizenAnswer>('validateCitizen', citizenId).finally(() =>
         this.inflight.delete(citizenId),
       );
       this.inflight.set(citizenId, pending);
@@ -87,17 +140,132 @@ export class HubGateway {
 
   /** Asks the hub to certify a document. Throws HubError when the hub cannot say. */
   authenticateDocument(input: DocumentInput): Promise<DocumentAnswer> {
-    return this.fire('authenticateDocument', this.authenticate, input);
+    return this.fire('authenticateDocument', input);
+  }
+
+  /**
+   * Registers a citizen with an operator. registerCitizen is never sent blindly twice: when its
+   * answer is ambiguous (a timeout, a dropped connection, a 5xx: it may have been done),
+   * validateCitizen settles what happened. Registered with us (its sentence names the operator):
+   * done. Registered with another operator: already registered. Free: asked once more; and if that
+   * says "already registered", the first attempt may have landed late, so validateCitizen is asked
+   * again. Throws HubError when the hub cannot say. The answer cache forgets the citizen.
+   */
+  async registerCitizen(input: CitizenRegistration): Promise<Settled<RegistrationAnswer>> {
+    const ours = (state: CitizenAnswer) => names(state.message, input.operatorName);
+    const settled = (state: CitizenAnswer, n: number, status: number | null) => ({
+      answer: {
+        outcome: ours(state) ? ('registered' as const) : ('already_registered' as const),
+        status: status ?? 0,
+        message: state.message,
+      },
+      settledBy: 'validateCitizen' as const,
+      ambiguousStatus: status,
+      attempts: n,
+    });
+    let ambiguousStatus: number | null = null;
+    try {
+      for (let n = 1; ; n++) {
+        let answer: RegistrationAnswer;
+        try {
+          answer = await this.fire<RegistrationAnswer>('registerCitizen', input);
+        } catch (err) {
+          const state = await this.settle('registerCitizen', input.citizenId, err);
+          ambiguousStatus = (err as HubError).status ?? 0;
+          if (state.registered) return settled(state, n, ambiguousStatus);
+          if (n >= 2) throw err;
+          continue;
+        }
+        if (answer.outcome === 'already_registered' && ambiguousStatus !== null) {
+          const state = await this.settle('registerCitizen', input.citizenId);
+          if (state.registered && ours(state)) return settled(state, n, ambiguousStatus);
+        }
+        const settledBy = ambiguousStatus === null ? null : ('validateCitizen' as const);
+        return { answer, settledBy, ambiguousStatus, attempts: n };
+      }
+    } finally {
+      await this.forget(input.citizenId);
+    }
+  }
+
+  /**
+   * Unregisters a citizen, settled like registerCitizen: when the answer is ambiguous,
+   * validateCitizen says whether it is still registered with us (then once more) or not (done).
+   */
+  async unregisterCitizen(input: UnregisterInput): Promise<Settled<UnregistrationAnswer>> {
+    try {
+      for (let n = 1; ; n++) {
+        try {
+          const answer = await this.fire<UnregistrationAnswer>('unregisterCitizen', input);
+          return { answer, settledBy: null, ambiguousStatus: null, attempts: n };
+        } catch (err) {
+          const state = await this.settle('unregisterCitizen', input.citizenId, err);
+          const status = (err as HubError).status ?? 0;
+          if (!state.registered || !names(state.message, input.operatorName)) {
+            const answer = { outcome: 'unregistered' as const, status, message: state.message };
+            return { answer, settledBy: 'validateCitizen', ambiguousStatus: status, attempts: n };
+          }
+          if (n >= 2) throw err;
+        }
+      }
+    } finally {
+      await this.forget(input.citizenId);
+    }
+  }
+
+  /**
+   * What validateCitizen says now (past the answer cache), after `failure` (when given: a call
+   * that failed) left it unknown whether a registration changed. A failure that sent nothing
+   * (open breaker, full bulkhead) or is no HubError is thrown as it is, as is `failure` when
+   * validateCitizen cannot answer either: then nothing is decided and nothing sent again.
+   */
+  private async settle(
+    endpoint: 'registerCitizen' | 'unregisterCitizen',
+    citizenId: string,
+    failure?: unknown,
+  ): Promise<CitizenAnswer> {
+    if (failure !== undefined && (!(failure instanceof HubError) || !ambiguous(failure))) {
+      throw failure;
+    }
+    try {
+      const state = await this.fire<CitizenAnswer>('validateCitizen', citizenId);
+      this.o.metrics.settlement(endpoint, state.registered ? 'registered' : 'free');
+      return state;
+    } catch (err) {
+      this.o.metrics.settlement(endpoint, 'unknown');
+      throw failure ?? err;
+    }
+  }
+
+  /** The operator directory, read tolerantly (src/hub/directory.ts). Throws HubError. */
+  async directory(): Promise<Directory> {
+    return parseDirectory(await this.fire<unknown>('getOperators'));
+  }
+
+  /** Registers an operator: never retried (the directory has no delete). Throws HubError. */
+  registerOperator(input: OperatorApplication): Promise<{ operatorId?: string }> {
+    return this.fire('registerOperator', input);
+  }
+
+  /** Registers an operator's transfer endpoints (idempotent, retried). Throws HubError. */
+  registerTransferEndPoint(input: TransferEndpoints): Promise<void> {
+    return this.fire('registerTransferEndPoint', input);
   }
 
   breakerState(endpoint: HubEndpoint): BreakerState {
-    const b = endpoint === 'validateCitizen' ? this.validate : this.authenticate;
+    const b = this.breakers[endpoint];
     return b.opened ? 'open' : b.halfOpen ? 'half_open' : 'closed';
   }
 
   close(): void {
-    this.validate.shutdown();
-    this.authenticate.shutdown();
+    for (const breaker of Object.values(this.breakers)) breaker.shutdown();
+  }
+
+  /** Drops a citizen's cached answer: its registration has just changed (or may have). */
+  private async forget(citizenId: string): Promise<void> {
+    const key = this.cacheKey(citizenId);
+    if (!this.o.cache || key === null) return;
+    await this.o.cache.delete(key).catch((err: unknown) => this.o.onCacheError?.(err));
   }
 
   private breaker<A extends unknown[], R>(
@@ -125,13 +293,9 @@ export class HubGateway {
     return breaker;
   }
 
-  private async fire<A extends unknown[], R>(
-    endpoint: HubEndpoint,
-    breaker: CircuitBreaker<A, R>,
-    ...args: A
-  ): Promise<R> {
+  private async fire<R>(endpoint: HubEndpoint, ...args: unknown[]): Promise<R> {
     try {
-      return await breaker.fire(...args);
+      return (await this.breakers[endpoint].fire(...(args as never[]))) as R;
     } catch (err) {
       if (err instanceof HubError) throw err;
       const code = (err as { code?: string }).code;

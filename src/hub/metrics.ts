@@ -10,6 +10,11 @@ export interface HubMetrics {
   rejected(endpoint: HubEndpoint, outcome: 'breaker_open' | 'overloaded'): void;
   breakerState(endpoint: HubEndpoint, state: BreakerState): void;
   cache(result: 'hit' | 'miss' | 'error'): void;
+  /**
+   * An ambiguous register/unregister answer (a timeout, a dropped connection, a 5xx) settled by
+   * asking validateCitizen: `registered`, `free`, or `unknown` when that failed too.
+   */
+  settlement(endpoint: HubEndpoint, result: 'registered' | 'free' | 'unknown'): void;
 }
 
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
@@ -41,6 +46,12 @@ export function hubMetrics(registry: Registry): HubMetrics {
     labelNames: ['result'],
     registers,
   });
+  const settlements = new Counter({
+    name: 'hub_settlements_total',
+    help: 'Ambiguous registerCitizen/unregisterCitizen answers settled with validateCitizen, by endpoint and what it said (registered, free, unknown).',
+    labelNames: ['endpoint', 'result'],
+    registers,
+  });
   return {
     call(endpoint, outcome, seconds) {
       calls.inc({ endpoint, outcome });
@@ -54,6 +65,9 @@ export function hubMetrics(registry: Registry): HubMetrics {
     },
     cache(result) {
       cache.inc({ result });
+    },
+    settlement(endpoint, result) {
+      settlements.inc({ endpoint, result });
     },
   };
 }

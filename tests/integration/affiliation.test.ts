@@ -91,7 +91,7 @@ withServices('POST /affiliation/check against the hub simulator', () => {
         status: 'ALREADY_AFFILIATED',
         document_type: 'CE',
         affiliation_type: null,
-        reason: `El ciudadano con id: ${id} se encuentra registrado en un operador`,
+        reason: `El ciudadano con id: ${id} se encuentra registrado en el operador Operador Ciudadano`,
       });
       expect(await eventsFor(app, res.json().check_id)).toHaveLength(1);
     }

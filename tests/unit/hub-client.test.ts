@@ -148,6 +148,187 @@ describe('HubClient against a scripted hub', () => {
   });
 });
 
+describe('HubClient: registering, unregistering, the directory, our own registration', () => {
+  let hub: FastifyInstance;
+  let base: string;
+  let script: Script = () => ({ status: 204 });
+  const seen: { method: string; url: string; body: unknown }[] = [];
+  let client: HubClient;
+
+  beforeAll(async () => {
+    hub = Fastify();
+    hub.all('/apis/*', async (req, reply) => {
+      seen.push({ method: req.method, url: req.url, body: req.body });
+      const answer = script({ method: req.method, url: req.url, body: req.body });
+      if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
+      reply.code(answer.status).type(answer.type ?? 'text/plain');
+      return answer.status === 204 ? reply.send() : reply.send(answer.body ?? '');
+    });
+    base = await hub.listen({ port: 0, host: '127.0.0.1' });
+    client = new HubClient({
+      baseUrl: base,
+      timeoutMs: 300,
+      retries: 2,
+      retryBaseMs: 1,
+      connections: 2,
+    });
+  });
+  afterAll(async () => {
+    await client.close();
+    await hub.close();
+  });
+  afterEach(() => {
+    seen.length = 0;
+  });
+
+  const registration = {
+    citizenId: '1032456780',
+    name: 'Ana',
+    address: 'Calle 1',
+    email: 'ana@example.org',
+    operatorId: 'op-1',
+    operatorName: 'Operador Uno',
+  };
+
+  it("registerCitizen: 201 registered, 501 already registered; the body has the hub's casing", async () => {
+    script = () => ({ status: 201, body: 'Ciudadano registrado' });
+    expect(await client.registerCitizen(registration)).toEqual({
+      outcome: 'registered',
+      status: 201,
+      message: 'Ciudadano registrado',
+    });
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      url: '/apis/registerCitizen',
+      body: {
+        id: 1032456780,
+        name: 'Ana',
+        address: 'Calle 1',
+        email: 'ana@example.org',
+        operatorId: 'op-1',
+        operatorName: 'Operador Uno',
+      },
+    });
+    script = () => ({ status: 501, body: '"ya registrado"', type: 'application/json' });
+    expect(await client.registerCitizen(registration)).toMatchObject({
+      outcome: 'already_registered',
+      message: 'ya registrado',
+    });
+  });
+
+  it('registerCitizen and unregisterCitizen are never retried: a 500 or a timeout is one call', async () => {
+    for (const answer of [{ status: 500 }, { status: 201, delayMs: 1000 }]) {
+      seen.length = 0;
+      script = () => answer;
+      const err = await client.registerCitizen(registration).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HubError);
+      expect(seen).toHaveLength(1);
+      seen.length = 0;
+      const err2 = await client
+        .unregisterCitizen({
+          citizenId: '1032456780',
+          operatorId: 'op-1',
+          operatorName: 'Operador Uno',
+        })
+        .catch((e: unknown) => e);
+      expect(err2).toBeInstanceOf(HubError);
+      expect(seen).toHaveLength(1);
+    }
+  });
+
+  it('unregisterCitizen is a DELETE with a JSON body; 201 and 204 both mean done', async () => {
+    for (const status of [201, 204]) {
+      seen.length = 0;
+      script = () => ({ status });
+      const answer = await client.unregisterCitizen({
+        citizenId: '1032456780',
+        operatorId: 'op-1',
+        operatorName: 'Operador Uno',
+      });
+      expect(answer).toMatchObject({ outcome: 'unregistered', status });
+      expect(seen[0]).toMatchObject({
+        method: 'DELETE',
+        url: '/apis/unregisterCitizen',
+        body: { id: 1032456780, operatorId: 'op-1', operatorName: 'Operador Uno' },
+      });
+    }
+    script = () => ({ status: 501 });
+    expect(
+      await client
+        .unregisterCitizen({ citizenId: '1', operatorId: 'x', operatorName: 'y' })
+        .catch((e: unknown) => e),
+    ).toMatchObject({ failure: 'status', status: 501 });
+  });
+
+  it('getOperators is retried like a GET, and an answer that is not JSON is a failure', async () => {
+    let n = 0;
+    script = () =>
+      ++n < 3
+        ? { status: 503 }
+        : { status: 200, body: '[{"_id":"a","operatorName":"A"}]', type: 'application/json' };
+    expect(await client.getOperators()).toEqual([{ _id: 'a', operatorName: 'A' }]);
+    expect(seen).toHaveLength(3);
+    script = () => ({ status: 200, body: '<html>', type: 'text/html' });
+    expect(await client.getOperators().catch((e: unknown) => e)).toBeInstanceOf(HubError);
+  });
+
+  it('registerOperator sends both spellings once and reads the id however it comes', async () => {
+    const application = {
+      name: 'Mi Operador',
+      address: 'Calle 9',
+      contactMail: 'ops@mi.example.org',
+      participants: ['Eva'],
+    };
+    for (const [body, id] of [
+      ['"66aa00000000000000000001"', '66aa00000000000000000001'],
+      ['66aa00000000000000000002', '66aa00000000000000000002'],
+      ['{"_id":"66aa00000000000000000003"}', '66aa00000000000000000003'],
+      ['{"operatorId":"66aa00000000000000000004"}', '66aa00000000000000000004'],
+      ['', undefined],
+      ['Operador creado con exito', undefined],
+    ] as const) {
+      seen.length = 0;
+      script = () => ({ status: 201, body });
+      expect(await client.registerOperator(application)).toEqual(id ? { operatorId: id } : {});
+      expect(seen).toHaveLength(1);
+    }
+    expect(seen[0]?.body).toEqual({
+      name: 'Mi Operador',
+      nameOperator: 'Mi Operador',
+      address: 'Calle 9',
+      adress: 'Calle 9',
+      contactMail: 'ops@mi.example.org',
+      participants: ['Eva'],
+    });
+    seen.length = 0;
+    script = () => ({ status: 500 });
+    expect(await client.registerOperator(application).catch((e: unknown) => e)).toBeInstanceOf(
+      HubError,
+    );
+    expect(seen).toHaveLength(1); // no delete in the directory: never twice
+  });
+
+  it('registerTransferEndPoint is a PUT with idOperator, retried', async () => {
+    let n = 0;
+    script = () => (++n < 2 ? { status: 500 } : { status: 201 });
+    await client.registerTransferEndPoint({
+      operatorId: 'op-1',
+      endPoint: 'https://us.example.org/api/transferCitizen',
+      endPointConfirm: 'https://us.example.org/api/transferCitizenConfirm',
+    });
+    expect(seen).toHaveLength(2);
+    expect(seen[1]).toMatchObject({
+      method: 'PUT',
+      url: '/apis/registerTransferEndPoint',
+      body: {
+        idOperator: 'op-1',
+        endPoint: 'https://us.example.org/api/transferCitizen',
+        endPointConfirm: 'https://us.example.org/api/transferCitizenConfirm',
+      },
+    });
+  });
+});
+
 describe('readMessage', () => {
   it('reads plain text, JSON strings and JSON objects, and bounds the length', () => {
     expect(readMessage('  hola  ')).toBe('hola');
