@@ -15,8 +15,11 @@ import swaggerPlugin from '../../plugins/swagger.js';
 import underPressurePlugin from '../../plugins/under-pressure.js';
 import affiliationRoutes from '../../routes/affiliation.js';
 import authRoutes from '../../routes/auth.js';
+import citizenRoutes from '../../routes/citizens.js';
 import documentRoutes from '../../routes/documents.js';
 import healthRoutes from '../../routes/health.js';
+import operatorRegistrationRoutes from '../../routes/operator-registration.js';
+import operatorRoutes from '../../routes/operators.js';
 import userRoutes from '../../routes/users.js';
 import type { Config } from '../config/env.js';
 import { settingsOf } from '../config/settings.js';
@@ -60,7 +63,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   }
 
   // 2. Domain services
-  await app.register(servicesPlugin);
+  await app.register(servicesPlugin, settings);
   await app.register(retentionPlugin, settings);
 
   // 3. Routes: operations are public; the API has its own rate limit.
@@ -71,6 +74,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       await api.register(authRoutes);
       await api.register(affiliationRoutes);
       await api.register(documentRoutes);
+      await api.register(citizenRoutes);
+      await api.register(operatorRoutes);
+      await api.register(operatorRegistrationRoutes);
       await api.register(userRoutes);
     },
     { prefix: '/api/v1' },

@@ -29,7 +29,7 @@ export async function buildWorker(config: Config, options: BuildOptions = {}) {
     connectionName: 'citizen-affiliation-worker',
   });
   await app.register(hubPlugin, { ...settings, answerCache: false });
-  await app.register(servicesPlugin);
+  await app.register(servicesPlugin, settings);
   await app.register(consumersPlugin, settings);
   await app.register(healthRoutes);
   return app;

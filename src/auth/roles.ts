@@ -5,6 +5,10 @@ export const PERMISSIONS = {
   'affiliation:check': ['operator', 'service'],
   'documents:authenticate': ['operator', 'service'],
   'history:read': ['operator', 'auditor'],
+  'citizens:register': ['operator', 'service'],
+  'citizens:read': ['operator', 'service', 'auditor'],
+  'operators:read': ['operator', 'service', 'auditor'],
+  'operator:register': [],
   'users:manage': [],
 } as const satisfies Record<string, readonly Role[]>;
 

@@ -1,11 +1,11 @@
 import { Redis } from 'ioredis';
 import { DataDirBusyError } from '../../db/lock.js';
-import { readLocalAdmin } from '../auth/local-admin.js';
 import { denyUserTokens } from '../auth/sessions.service.js';
 import { type NewUser, UserAdmin, type UserView } from '../auth/users.service.js';
 import { envSchema, parseEnv } from '../config/env.js';
 import { RedisStore } from '../stores/redis-store.js';
 import { databaseEnv, openDatabase } from './database.js';
+import { type RunningService, runningService } from './service.js';
 
 /** What `npm run user:*` does to users, wherever they are kept. */
 export interface Users {
@@ -32,9 +32,9 @@ export async function usersFromEnv(env: NodeJS.ProcessEnv = process.env): Promis
     return await direct(env);
   } catch (err) {
     if (!(err instanceof DataDirBusyError)) throw err;
-    const access = readLocalAdmin(DATA_DIR);
-    if (!access || access.pid !== err.holder?.pid) throw err;
-    return throughService(access.url, access.token, access.pid);
+    const service = runningService(DATA_DIR, err.holder?.pid);
+    if (!service) throw err;
+    return throughService(service);
   }
 }
 
@@ -95,27 +95,12 @@ async function redisFromEnv(env: NodeJS.ProcessEnv) {
 }
 
 /** The running embedded service's `/api/v1/users`, as its local admin. */
-function throughService(url: string, token: string, pid: number): Users {
-  const call = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${url}/api/v1/users${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    }).catch((err: unknown) => {
-      throw new Error(`the running service (pid ${pid}) at ${url} did not answer`, { cause: err });
-    });
-    if (res.status === 204) return undefined as T;
-    const answer = (await res.json()) as T & { detail?: string };
-    if (!res.ok) throw new Error(answer.detail ?? `the service answered ${res.status}`);
-    return answer;
-  };
+function throughService(service: RunningService): Users {
+  const call = <T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown) =>
+    service.call<T>(method, `/users${path}`, body);
   const name = encodeURIComponent;
   return {
-    via: `the running service (pid ${pid})`,
+    via: `the running service (pid ${service.pid})`,
     revokesAccessTokens: true,
     create: async (input) => {
       const { password, ...user } = await call<UserView & { password?: string }>('POST', '', input);

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { LOCAL_OPERATOR } from '../hub/simulator.js';
 
 /**
  * What an operator sets: the environment the service reads, in one zod schema, parsed once at
@@ -112,6 +113,32 @@ export const envSchema = z.object({
   HUB_TIMEOUT_MS: int(100, 60_000)
     .default(3000)
     .describe('Deadline of one hub call, retries included.'),
+  OPERATOR_ID: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, _ and - only (the hub directory's `_id`)")
+    .optional()
+    .describe(
+      "This operator's `_id` in the hub's directory (`npm run operator:register` prints it). " +
+        'With OPERATOR_NAME it enables registering citizens; unset with the built-in simulator: a simulated identity.',
+    ),
+  OPERATOR_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .describe("This operator's name, as the hub knows it (sent with every registration)."),
+  PUBLIC_BASE_URL: url(['http', 'https'])
+    .optional()
+    .describe(
+      'Where other operators reach this service (its transfer endpoints are registered under it), e.g. `https://carpeta.example.org`.',
+    ),
+  OPERATORS_CACHE_TTL_SECONDS: int(0, 86_400)
+    .default(300)
+    .describe(
+      "Reuse the hub's operator directory this long; when the hub fails, the last copy is served marked stale.",
+    ),
   HUB_MAX_CONCURRENT: policy(
     int(1, 100_000).default(256),
     'Hub calls in flight at most, per process (bulkhead); more answer 503 at once.',
@@ -148,8 +175,48 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/**
+ * Who this operator is at the hub. Outside production with the built-in simulator as the hub,
+ * unset values are a simulated identity; against a real hub they stay unset, and what needs them
+ * is switched off, saying so (`missing` names them), rather than run as someone else.
+ */
+export interface OperatorIdentity {
+  id: string | undefined;
+  name: string | undefined;
+  publicBaseUrl: string | undefined;
+  simulated: boolean;
+}
+
+/** The identity the built-in simulator's hub knows this service by. */
+export const SIMULATED_IDENTITY = LOCAL_OPERATOR;
+
+/** This operator's identity from the environment, simulated where that is safe (see above). */
+export function operatorIdentity(
+  e: Pick<Env, 'NODE_ENV' | 'GOVCARPETA_URL' | 'OPERATOR_ID' | 'OPERATOR_NAME' | 'PUBLIC_BASE_URL'>,
+  port: number,
+): OperatorIdentity {
+  const simulated = e.GOVCARPETA_URL === undefined && e.NODE_ENV !== 'production';
+  return {
+    id: e.OPERATOR_ID ?? (simulated ? SIMULATED_IDENTITY.id : undefined),
+    name: e.OPERATOR_NAME ?? (simulated ? SIMULATED_IDENTITY.name : undefined),
+    publicBaseUrl:
+      e.PUBLIC_BASE_URL?.replace(/\/$/, '') ?? (simulated ? `http://localhost:${port}` : undefined),
+    simulated: simulated && (e.OPERATOR_ID === undefined || e.OPERATOR_NAME === undefined),
+  };
+}
+
+/** Which identity settings a feature needs and lacks; empty when it can run. */
+export function missingIdentity(
+  identity: OperatorIdentity,
+  needs: ('id' | 'name' | 'publicBaseUrl')[],
+): string[] {
+  const names = { id: 'OPERATOR_ID', name: 'OPERATOR_NAME', publicBaseUrl: 'PUBLIC_BASE_URL' };
+  return needs.filter((n) => identity[n] === undefined).map((n) => names[n]);
+}
+
 export type Config = Omit<Env, 'JWT_SECRET' | 'TRUST_PROXY' | 'PORT'> & {
   PORT: number;
+  operator: OperatorIdentity;
   JWT_SECRET: string;
   /** True when the secret was generated for this process only. */
   jwtSecretGenerated: boolean;
@@ -242,9 +309,12 @@ export function loadConfig(
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
+  const port = e.PORT ?? DEFAULT_PORT[role];
+  const operator = operatorIdentity(e, port);
   return {
     ...e,
-    PORT: e.PORT ?? DEFAULT_PORT[role],
+    operator,
+    PORT: port,
     JWT_SECRET: e.JWT_SECRET ?? randomBytes(48).toString('base64url'),
     jwtSecretGenerated: e.JWT_SECRET === undefined,
     TRUST_PROXY: trustProxy ?? false,

@@ -151,7 +151,11 @@ export class HubGateway {
    * says "already registered", the first attempt may have landed late, so validateCitizen is asked
    * again. Throws HubError when the hub cannot say. The answer cache forgets the citizen.
    */
-  async registerCitizen(input: CitizenRegistration): Promise<Settled<RegistrationAnswer>> {
+  async registerCitizen(
+    input: CitizenRegistration,
+    /** An earlier attempt of ours may have landed (its process died before the answer). */
+    earlierAttempt = false,
+  ): Promise<Settled<RegistrationAnswer>> {
     const ours = (state: CitizenAnswer) => names(state.message, input.operatorName);
     const settled = (state: CitizenAnswer, n: number, status: number | null) => ({
       answer: {
@@ -176,9 +180,13 @@ export class HubGateway {
           if (n >= 2) throw err;
           continue;
         }
-        if (answer.outcome === 'already_registered' && ambiguousStatus !== null) {
+        if (
+          answer.outcome === 'already_registered' &&
+          (ambiguousStatus !== null || earlierAttempt)
+        ) {
           const state = await this.settle('registerCitizen', input.citizenId);
-          if (state.registered && ours(state)) return settled(state, n, ambiguousStatus);
+          if (state.registered && ours(state))
+            return settled(state, n, ambiguousStatus ?? answer.status);
         }
         const settledBy = ambiguousStatus === null ? null : ('validateCitizen' as const);
         return { answer, settledBy, ambiguousStatus, attempts: n };

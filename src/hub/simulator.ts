@@ -16,7 +16,8 @@ import { HUB_ENDPOINTS, type HubEndpoint } from './client.js';
  * - citizens: registerCitizen and unregisterCitizen change what validateCitizen answers. An id
  *   it was not told about is registered (with "Operador Ciudadano") when its last digit is odd.
  * - the directory: a few realistic, messy entries (stray spaces, a repeated name, entries with no
- *   or a broken transfer URL, one with no id), plus the operators registered since; transfer
+ *   or a broken transfer URL, one with no id), the embedded defaults' own operator
+ *   (LOCAL_OPERATOR), plus the operators registered since; transfer
  *   endpoints registered for an operator appear as its `transferAPIURL`.
  * - authenticateDocument: 200 unless the URL contains `invalid`, `forged` or `rejected` (204).
  * - Faults (`PUT /__sim/faults`, optionally for one endpoint; `DELETE /__sim/faults`): latency, a
@@ -53,9 +54,16 @@ const NO_FAULTS: Faults = faultsSchema.parse({});
 /** The operator that ids it was not told about (odd last digit) are registered with. */
 export const SIMULATED_OPERATOR = { id: '66ca18cd66ca9f0015a8afb3', name: 'Operador Ciudadano' };
 
+/**
+ * The identity of a service that runs on embedded defaults: listed in the directory, with no
+ * transfer endpoints yet (`npm run operator:register` registers them).
+ */
+export const LOCAL_OPERATOR = { id: '66ca18cd66ca9f0015a8afb5', name: 'Operador Local' };
+
 /** The directory it starts with, in the shapes the real one has been seen to use. */
 export function seededDirectory(): Record<string, unknown>[] {
   return [
+    { _id: LOCAL_OPERATOR.id, operatorName: LOCAL_OPERATOR.name, participants: [] },
     {
       _id: SIMULATED_OPERATOR.id,
       operatorName: ` ${SIMULATED_OPERATOR.name} `,

@@ -22,13 +22,14 @@ export type SaveAnswer = (tx: Executor, answer: StoredAnswer) => Promise<void>;
 
 /**
  * What a use case writes in its decision's transaction when the caller sent a key: the answer
- * (200, `body`), so a replay returns exactly it. Undefined without a key.
+ * (`statusCode`, `body`), so a replay returns exactly it. Undefined without a key.
  */
 export function storeAnswer(
   save: SaveAnswer | undefined,
   body: unknown,
+  statusCode = 200,
 ): ((tx: Executor) => Promise<void>) | undefined {
-  return save && ((tx) => save(tx, { statusCode: 200, body }));
+  return save && ((tx) => save(tx, { statusCode, body }));
 }
 
 /** Thrown inside the transaction when another request stored the key first: roll back, replay. */

@@ -9,6 +9,8 @@ import { type OutboxRow, outbox } from './outbox.table.js';
 export interface NewEvent {
   id: string;
   routingKey: string;
+  /** '' for RabbitMQ's default exchange (a reply to a queue); unset: this service's exchange. */
+  exchange?: string | undefined;
   payload: unknown;
 }
 
@@ -97,7 +99,8 @@ export function prepareDecisionWrite(
       .insert(outbox)
       // Drizzle names every column of the outbox, in order: the new event's defaults are spelt out.
       .select(
-        sql`select e.id, e.routing_key, e.payload, now(), null::timestamptz, 0, null::text
+        sql`select e.id, e.routing_key, null::text, e.payload, now(), null::timestamptz, 0,
+          null::text
         from json_to_recordset(${sql.placeholder('events')}::text::json)
           as e(id uuid, routing_key text, payload jsonb)`,
       )

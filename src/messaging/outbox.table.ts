@@ -12,6 +12,8 @@ export const outbox = pgTable(
     /** The event id: AMQP messageId and CloudEvents `ce-id`. */
     id: uuid('id').primaryKey(),
     routingKey: text('routing_key').notNull(),
+    /** Where it is published: null, this service's topic exchange; '' the default exchange. */
+    exchange: text('exchange'),
     payload: jsonb('payload').notNull(),
     createdAt: createdAt(),
     sentAt: at('sent_at'),

@@ -51,8 +51,9 @@ export class Outbox {
     event: E,
     body: EventBody<E>,
     id: string = randomUUID(),
+    exchange?: string,
   ): Promise<string> {
-    await insertEvent(tx, { id, routingKey: event.routingKey, payload: body });
+    await insertEvent(tx, { id, routingKey: event.routingKey, exchange, payload: body });
     return id;
   }
 

@@ -137,7 +137,7 @@ export class OutboxRelay {
   private async publish(row: OutboxRow): Promise<void> {
     const body = Buffer.from(JSON.stringify(row.payload));
     await this.o.broker.channel.publish(
-      this.o.exchange,
+      row.exchange ?? this.o.exchange,
       row.routingKey,
       body,
       messageOptions(row, this.o.publishTimeoutMs),

@@ -28,3 +28,25 @@ export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 /** How a request reached the service. */
 export const CHANNELS = ['http', 'amqp'] as const;
 export type Channel = (typeof CHANNELS)[number];
+
+/** Whether this operator holds a citizen (as far as our record knows). */
+export const CITIZEN_STATUSES = ['REGISTERED', 'UNREGISTERED'] as const;
+export type CitizenStatus = (typeof CITIZEN_STATUSES)[number];
+
+/** What was asked of the hub for a citizen. */
+export const CITIZEN_ACTIONS = ['REGISTER', 'UNREGISTER'] as const;
+export type CitizenAction = (typeof CITIZEN_ACTIONS)[number];
+
+/**
+ * How a citizen action ended. PENDING: asked, no answer recorded yet (in flight, or its process
+ * died); REFUSED: not sent to the hub (another operator's request); ERROR: the hub could not say.
+ */
+export const ACTION_OUTCOMES = [
+  'PENDING',
+  'REGISTERED',
+  'ALREADY_REGISTERED',
+  'UNREGISTERED',
+  'REFUSED',
+  'ERROR',
+] as const;
+export type ActionOutcome = (typeof ACTION_OUTCOMES)[number];

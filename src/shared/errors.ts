@@ -14,12 +14,15 @@ export const PROBLEMS = {
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   IDEMPOTENCY_CONFLICT: { status: 409, title: 'Idempotency key reused with another request' },
   USER_EXISTS: { status: 409, title: 'A user with this name exists' },
+  ALREADY_REGISTERED: { status: 409, title: 'The citizen is registered with an operator' },
+  CONFLICT: { status: 409, title: 'The request conflicts with what the hub has' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported content type' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
   UPSTREAM_UNAVAILABLE: { status: 503, title: 'Upstream service unavailable' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'Service temporarily unavailable' },
+  NOT_CONFIGURED: { status: 503, title: 'This feature is not configured' },
 } as const;
 
 export type ProblemCode = keyof typeof PROBLEMS;

@@ -51,6 +51,7 @@ describe('GovCarpeta simulator', () => {
     const first = parseDirectory((await sim.app.inject('/apis/getOperators')).json());
     expect(first.skipped).toBe(1); // the entry with no id
     expect(first.operators.map((o) => o.name)).toEqual([
+      'Operador Local',
       'Operador Ciudadano',
       'Carpeta Segura',
       'Carpeta Segura',
