@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect as amqpConnect } from 'amqplib';
 import { Redis } from 'ioredis';
@@ -11,6 +12,12 @@ declare module 'vitest' {
     databaseUrl: string | null;
     redisUrl: string | null;
     amqpUrl: string | null;
+    /**
+     * RabbitMQ in a vhost of this run's own (made with rabbitmqctl), for tests of queues whose
+     * names are fixed wire names (the neighbours' `register.citizen.requested`): no other run's
+     * leftovers reach them. Null when no vhost could be made.
+     */
+    amqpVhostUrl: string | null;
     /** Unique per run: Redis key prefix, queue names. */
     runId: string;
   }
@@ -60,6 +67,22 @@ export default async function setup(project: TestProject) {
     problems.push(`RabbitMQ at ${AMQP_URL.replace(/\/\/[^@]*@/, '//')}: ${(err as Error).message}`);
   }
 
+  let amqpVhostUrl: string | null = null;
+  const vhost = `ca_test_${runId}`;
+  if (amqpUrl) {
+    try {
+      const ctl = (...args: string[]) =>
+        execFileSync('rabbitmqctl', args, { stdio: 'ignore', timeout: 30_000 });
+      ctl('add_vhost', vhost);
+      ctl('set_permissions', '-p', vhost, new URL(AMQP_URL).username || 'guest', '.*', '.*', '.*');
+      const url = new URL(AMQP_URL);
+      url.pathname = `/${vhost}`;
+      amqpVhostUrl = url.toString();
+    } catch (err) {
+      problems.push(`RabbitMQ vhost ${vhost} (rabbitmqctl): ${(err as Error).message}`);
+    }
+  }
+
   if (problems.length > 0) {
     const message = `Services missing for integration tests:\n  ${problems.join('\n  ')}`;
     if (process.env.CI === 'true') throw new Error(`${message}\n(CI=true: this is a failure)`);
@@ -69,6 +92,7 @@ export default async function setup(project: TestProject) {
   project.provide('databaseUrl', databaseUrl);
   project.provide('redisUrl', redisUrl);
   project.provide('amqpUrl', amqpUrl);
+  project.provide('amqpVhostUrl', amqpVhostUrl);
   project.provide('runId', runId);
 
   return async () => {
@@ -90,5 +114,12 @@ export default async function setup(project: TestProject) {
       } while (cursor !== '0');
     }
     redis.disconnect();
+    if (amqpVhostUrl) {
+      try {
+        execFileSync('rabbitmqctl', ['delete_vhost', vhost], { stdio: 'ignore', timeout: 30_000 });
+      } catch {
+        // the broker is gone; the vhost goes with it
+      }
+    }
   };
 }

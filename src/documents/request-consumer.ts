@@ -1,10 +1,9 @@
 import type { ConsumeMessage } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Counter } from 'prom-client';
 import { HubError } from '../hub/client.js';
 import { hubFailureReason } from '../hub/failures.js';
 import type { HubGateway } from '../hub/gateway.js';
-import type { Broker } from '../messaging/broker.js';
+import { type ConsumerBase, clip, RequestConsumer } from '../messaging/consume.js';
 import type { ConsumeOutcome } from '../messaging/metrics.js';
 import { type WorkQueue, workQueue } from '../messaging/topology.js';
 import type { Completion, DocumentService } from './documents.service.js';
@@ -22,18 +21,10 @@ export function documentRequestsQueue(exchange: string, retryDelaysMs: readonly 
   );
 }
 
-/** Header counting the hub attempts already made for one request message. */
-export const ATTEMPT_HEADER = 'x-hub-attempts';
-
-export interface ConsumerOptions {
-  broker: Broker;
+export interface ConsumerOptions extends Omit<ConsumerBase, 'queue'> {
   queue: WorkQueue;
   hub: HubGateway;
   documents: DocumentService;
-  log: FastifyBaseLogger;
-  consumed: Counter<'outcome'>;
-  /** Pause before requeueing a message our own dependencies failed on (no hot loop). */
-  requeueDelayMs: number;
 }
 
 /**
@@ -46,62 +37,19 @@ export interface ConsumerOptions {
  *   are used up, the request completes as not authenticated, saying why.
  * - A message that is not a valid request is rejected without requeue: the dead-letter queue.
  */
-export class DocumentRequestConsumer {
-  private readonly inflight = new Set<Promise<void>>();
-  /** Requests being processed here, by messageId: a concurrent duplicate waits for the first. */
-  private readonly active = new Map<string, Promise<unknown>>();
-
-  constructor(private readonly o: ConsumerOptions) {}
-
-  async start(): Promise<void> {
-    await this.o.broker.channel.consume(this.o.queue.queue, (msg) => {
-      const job = this.handle(msg).finally(() => this.inflight.delete(job));
-      this.inflight.add(job);
-    });
+export class DocumentRequestConsumer extends RequestConsumer {
+  constructor(private readonly o: ConsumerOptions) {
+    super({ ...o, queue: o.queue.queue });
   }
 
-  /** Stops taking messages and waits for those in hand. */
-  async stop(): Promise<void> {
-    await this.o.broker.channel.cancelAll().catch(() => {});
-    await Promise.allSettled([...this.inflight]);
-  }
-
-  async handle(msg: ConsumeMessage): Promise<void> {
-    const outcome = await this.process(msg).catch(async (err: unknown) => {
-      // Postgres (or the broker) failed us, not the message: try it again shortly.
-      this.o.log.error({ err: { message: (err as Error).message } }, 'request failed; requeued');
-      await new Promise((r) => setTimeout(r, this.o.requeueDelayMs));
-      this.o.broker.channel.nack(msg, false, true);
-      return 'failed' as const;
-    });
-    this.o.consumed.inc({ outcome });
-  }
-
-  private async process(msg: ConsumeMessage): Promise<ConsumeOutcome> {
-    const channel = this.o.broker.channel;
-    const parsed = authenticationRequested.schema.safeParse(safeJson(msg.content));
-    if (!parsed.success) {
-      this.o.log.warn(
-        {
-          message_id: clip(msg.properties.messageId),
-          problems: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).slice(0, 5),
-        },
-        'malformed request message sent to the dead-letter queue',
-      );
-      channel.nack(msg, false, false);
+  protected async process(msg: ConsumeMessage): Promise<ConsumeOutcome> {
+    const request = this.parse(msg, authenticationRequested.schema);
+    if (!request) {
+      this.o.broker.channel.nack(msg, false, false); // its dead-letter exchange takes it
       return 'malformed';
     }
-    const request = parsed.data;
     const log = this.o.log.child({ message_id: clip(request.messageId) });
-    const earlier = this.active.get(request.messageId);
-    if (earlier) await earlier.catch(() => {});
-    const done = this.authenticate(msg, request, log);
-    this.active.set(request.messageId, done);
-    try {
-      return await done;
-    } finally {
-      if (this.active.get(request.messageId) === done) this.active.delete(request.messageId);
-    }
+    return this.oneAtATime(request.messageId, () => this.authenticate(msg, request, log));
   }
 
   private async authenticate(
@@ -116,7 +64,7 @@ export class DocumentRequestConsumer {
       return 'duplicate';
     }
 
-    const attempts = Number(msg.properties.headers?.[ATTEMPT_HEADER] ?? 0) + 1;
+    const attempts = this.attemptOf(msg);
     let completion: Completion;
     try {
       const answer = await this.o.hub.authenticateDocument(request);
@@ -124,20 +72,7 @@ export class DocumentRequestConsumer {
     } catch (err) {
       if (!(err instanceof HubError)) throw err;
       const next = this.o.queue.retryQueues[attempts - 1];
-      if (next) {
-        await channel.sendToQueue(next.queue, msg.content, {
-          persistent: true,
-          contentType: msg.properties.contentType ?? 'application/json',
-          messageId: msg.properties.messageId,
-          headers: { ...msg.properties.headers, [ATTEMPT_HEADER]: attempts },
-        });
-        channel.ack(msg);
-        log.warn(
-          { attempts, retry_in_ms: next.delayMs, failure: err.failure },
-          'hub failed; retry scheduled',
-        );
-        return 'retried';
-      }
+      if (next) return this.retryLater(msg, next, attempts, log, err.failure);
       completion = {
         kind: 'gave_up',
         message: `Not authenticated: ${hubFailureReason(err)} after ${attempts} attempts`,
@@ -150,13 +85,3 @@ export class DocumentRequestConsumer {
     return completion.kind === 'gave_up' ? 'gave_up' : 'completed';
   }
 }
-
-function safeJson(content: Buffer): unknown {
-  try {
-    return JSON.parse(content.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-const clip = (v: unknown) => (v === undefined ? undefined : String(v).slice(0, 100));

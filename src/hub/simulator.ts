@@ -185,7 +185,7 @@ export function buildHubSimulator(
   });
   app.addHook('onSend', async (request, reply, payload) => {
     const f = struckBy.get(request);
-    if (!f || f.strike !== 'after') return payload;
+    if (f?.strike !== 'after') return payload;
     const struck = await strike(f, request, reply);
     return struck === 'failed' ? 'Simulated hub failure (after the change was made)' : payload;
   });

@@ -74,16 +74,17 @@ export type ConsumeOutcome =
   | 'completed'
   | 'gave_up'
   | 'duplicate'
+  | 'refused'
   | 'retried'
   | 'malformed'
   | 'failed';
 
-/** Request messages handled by the worker's consumers, by outcome. */
-export function consumedCounter(registry: Registry): Counter<'outcome'> {
+/** Request messages handled by the worker's consumers, by outcome and queue. */
+export function consumedCounter(registry: Registry): Counter<'outcome' | 'queue'> {
   return new Counter({
     name: 'consumer_messages_total',
-    help: 'Request messages handled, by outcome (completed, gave_up, duplicate, retried, malformed, failed).',
-    labelNames: ['outcome'],
+    help: 'Request messages handled, by outcome (completed, gave_up, duplicate, refused, retried, malformed, failed) and queue.',
+    labelNames: ['outcome', 'queue'],
     registers: [registry],
   });
 }

@@ -46,10 +46,7 @@ export function workQueue(
     queue,
     bindingKeys,
     deadLetterQueue: `${queue}.dead-letter`,
-    retryQueues: retryDelaysMs.map((delayMs) => ({
-      delayMs,
-      queue: `${queue}.retry.${delayMs}ms`,
-    })),
+    retryQueues: delayQueues(queue, retryDelaysMs),
   };
 }
 
@@ -84,13 +81,74 @@ export async function declareWorkQueue(
     },
   });
   for (const key of w.bindingKeys) await ch.bindQueue(w.queue, t.exchange, key);
-  for (const { delayMs, queue } of w.retryQueues) {
+  await declareDelayQueues(ch, w.retryQueues, w.queue);
+}
+
+/**
+ * A queue whose name other services fix (e.g. `register.citizen.requested`, fed through the
+ * default exchange with routing key = its name), with a dead-letter queue and delay queues of
+ * our own. It is declared durable and nothing more, as its other users would declare it: any
+ * argument (a queue type, a dead-letter exchange) would make the declarations clash. So a
+ * message is dead-lettered by sending it to `deadLetterQueue`, and a delay queue sends it back
+ * through the default exchange.
+ */
+export interface SharedQueue {
+  queue: string;
+  deadLetterQueue: string;
+  retryQueues: { delayMs: number; queue: string }[];
+}
+
+/** `ours` names our side queues: `<exchange>.<ours>.dead-letter`, `…retry.<ms>ms`. */
+export function sharedQueue(
+  t: Topology,
+  queue: string,
+  ours: string,
+  retryDelaysMs: readonly number[],
+): SharedQueue {
+  const prefix = `${t.exchange}.${ours}`;
+  return {
+    queue,
+    deadLetterQueue: `${prefix}.dead-letter`,
+    retryQueues: delayQueues(prefix, retryDelaysMs),
+  };
+}
+
+/**
+ * Declares a shared queue (durable, bound to our exchange under its own name too), its
+ * dead-letter and delay queues, and `replyQueues`: the durable queues our answers go to
+ * through the default exchange, so they wait for a requester that is down.
+ */
+export async function declareSharedQueue(
+  ch: ConfirmChannel,
+  t: Topology,
+  q: SharedQueue,
+  replyQueues: string[],
+): Promise<void> {
+  await ch.assertQueue(q.queue, { durable: true });
+  await ch.bindQueue(q.queue, t.exchange, q.queue);
+  await ch.assertQueue(q.deadLetterQueue, { durable: true, arguments: quorum });
+  await declareDelayQueues(ch, q.retryQueues, q.queue);
+  for (const reply of replyQueues) await ch.assertQueue(reply, { durable: true });
+}
+
+/** `<prefix>.retry.<ms>ms`: one delay queue per retry delay. */
+function delayQueues(prefix: string, retryDelaysMs: readonly number[]) {
+  return retryDelaysMs.map((delayMs) => ({ delayMs, queue: `${prefix}.retry.${delayMs}ms` }));
+}
+
+/** Delay queues hold a message their time, then send it back to `target` (default exchange). */
+async function declareDelayQueues(
+  ch: ConfirmChannel,
+  retryQueues: { delayMs: number; queue: string }[],
+  target: string,
+): Promise<void> {
+  for (const { delayMs, queue } of retryQueues) {
     await ch.assertQueue(queue, {
       durable: true,
       arguments: {
         'x-message-ttl': delayMs,
         'x-dead-letter-exchange': '',
-        'x-dead-letter-routing-key': w.queue,
+        'x-dead-letter-routing-key': target,
       },
     });
   }

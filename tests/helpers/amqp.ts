@@ -31,9 +31,10 @@ export class TestBroker {
     readonly channel: Channel,
   ) {}
 
-  static async open(): Promise<TestBroker> {
-    if (!amqpUrl) throw new Error('no RabbitMQ');
-    const connection = await connect(amqpUrl);
+  /** A connection to `url`: this run's RabbitMQ, or its own vhost (`inject('amqpVhostUrl')`). */
+  static async open(url: string | null = amqpUrl): Promise<TestBroker> {
+    if (!url) throw new Error('no RabbitMQ');
+    const connection = await connect(url);
     return new TestBroker(connection, await connection.createChannel());
   }
 

@@ -8,6 +8,7 @@ import { amqpUrl, type Received, TestBroker, testExchange, withBroker } from '..
 import { testConfig } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
 import { citizenId, startHub } from '../helpers/hub.js';
+import { sampleSum } from '../helpers/metrics.js';
 import { eventually } from '../helpers/wait.js';
 
 type Hub = Awaited<ReturnType<typeof startHub>>;
@@ -45,11 +46,10 @@ withBroker('worker: document.authentication.requested -> completed', () => {
   const completionsOf = (messageId: string) =>
     completed.filter((c) => c.body.messageId === messageId);
   const consumedMetric = async (outcome: string) =>
-    Number(
-      new RegExp(`consumer_messages_total\\{outcome="${outcome}"\\} (\\d+)`).exec(
-        (await worker.inject('/metrics')).body,
-      )?.[1] ?? 0,
-    );
+    sampleSum((await worker.inject('/metrics')).body, 'consumer_messages_total', {
+      outcome,
+      queue: requests.queue,
+    });
 
   beforeAll(async () => {
     hub = await startHub();
