@@ -61,7 +61,11 @@ export const unregisterCitizenRequested = defineEvent(
  */
 export const registerCitizenCompleted = defineEvent(
   'register.citizen.completed',
-  z.object({ id: z.number().int(), statusCode: z.number().int(), message: z.string() }),
+  z.object({
+    id: z.number().int(),
+    statusCode: z.literal([201, 501, 403, 503]),
+    message: z.string(),
+  }),
 );
 
 /** The answer to `unregister.citizen.requested`. */

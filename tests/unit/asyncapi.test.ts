@@ -5,6 +5,14 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import { affiliationChecked } from '../../src/affiliation/events.js';
 import {
+  citizenRegistered,
+  citizenUnregistered,
+  registerCitizenCompleted,
+  registerCitizenRequested,
+  unregisterCitizenCompleted,
+  unregisterCitizenRequested,
+} from '../../src/citizens/events.js';
+import {
   authenticationCompleted,
   authenticationRequested,
   documentAuthenticated,
@@ -50,6 +58,12 @@ describe('docs/asyncapi.yaml matches the code', () => {
     ['documentAuthenticated', documentAuthenticated, 'output'],
     ['authenticationCompleted', authenticationCompleted, 'output'],
     ['authenticationRequested', authenticationRequested, 'input'],
+    ['citizenRegistered', citizenRegistered, 'output'],
+    ['citizenUnregistered', citizenUnregistered, 'output'],
+    ['registerCitizenRequested', registerCitizenRequested, 'input'],
+    ['registerCitizenCompleted', registerCitizenCompleted, 'output'],
+    ['unregisterCitizenRequested', unregisterCitizenRequested, 'input'],
+    ['unregisterCitizenCompleted', unregisterCitizenCompleted, 'output'],
   ];
 
   for (const [name, { routingKey: key, schema }, io] of cases) {
