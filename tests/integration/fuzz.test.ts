@@ -37,6 +37,7 @@ const BODY_ROUTES: Route[] = [
   { method: 'POST', url: '/api/v1/documents/authenticate', permission: 'documents:authenticate' },
   { method: 'POST', url: '/api/v1/auth/login' },
   { method: 'POST', url: '/api/v1/auth/refresh' },
+  { method: 'POST', url: '/api/v1/citizens', permission: 'citizens:register' },
 ];
 
 const PROTECTED: Route[] = [
@@ -49,6 +50,10 @@ const PROTECTED: Route[] = [
     permission: 'history:read',
   },
   { method: 'GET', url: '/api/v1/auth/me' },
+  BODY_ROUTES[4] as Route,
+  { method: 'GET', url: '/api/v1/citizens/1234567890', permission: 'citizens:read' },
+  { method: 'GET', url: '/api/v1/operators', permission: 'operators:read' },
+  { method: 'GET', url: '/api/v1/operator/registration', permission: 'operator:register' },
 ];
 
 const NASTY = [
@@ -96,6 +101,9 @@ const KEYS = [
   'username',
   'password',
   'refresh_token',
+  'name',
+  'address',
+  'email',
 ];
 
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -127,6 +135,7 @@ const nearlyValid = fc
       },
       { username: 'nobody', password: 'wrong' },
       { refresh_token: 'not-a-refresh-token' },
+      { citizen_id: '1234567890', name: 'Ana', address: 'Calle 1', email: 'ana@example.org' },
     ),
     fc.constantFrom(...KEYS),
     hostileValue,
@@ -298,6 +307,9 @@ withServices('fuzz: hostile input never breaks the service or its access rules',
   }, 300_000);
 
   it('access is granted exactly where the roles allow', async () => {
+    let n = 0;
+    /** A citizen id no one has (the simulator: an even last digit), so a registration is 201. */
+    const freeId = () => String(5_000_000_000 + 2 * n++);
     const roleSet = fc.subarray([...ROLES]);
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...PROTECTED), roleSet, async (route, roles) => {
@@ -314,13 +326,15 @@ withServices('fuzz: hostile input never breaks the service or its access rules',
                 document_url: 'https://files.example.org/a.pdf',
                 document_title: 'Diploma',
               }
-            : route.method === 'POST'
-              ? { citizen_id: '1234567890' }
-              : undefined,
+            : route.url.endsWith('/citizens')
+              ? { citizen_id: freeId(), name: 'Ana', address: 'Calle 1', email: 'ana@example.org' }
+              : route.method === 'POST'
+                ? { citizen_id: '1234567890' }
+                : undefined,
         });
         expectWellFormed(res);
         const allowed = !route.permission || allows(roles, route.permission);
-        if (allowed) expect([200, 404]).toContain(res.statusCode);
+        if (allowed) expect([200, 201, 404]).toContain(res.statusCode);
         else expect(res.statusCode).toBe(403);
       }),
       runs(300),

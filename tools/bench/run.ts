@@ -9,6 +9,7 @@ import postgres from 'postgres';
 import { createDatabase } from '../../db/client.js';
 import { hashPassword } from '../../src/auth/passwords.js';
 import { insertUser } from '../../src/auth/users.repository.js';
+import { LOCAL_OPERATOR } from '../../src/hub/simulator.js';
 import { topology } from '../../src/messaging/topology.js';
 import { projectRoot } from '../shared/paths.js';
 import { type ScratchDatabase, scratchDatabase } from '../shared/scratch-database.js';
@@ -111,6 +112,11 @@ interface Scenario {
   warmUp?: boolean;
   /** Each request from another client address (X-Forwarded-For, which the service trusts here). */
   manyClients?: boolean;
+  /**
+   * Requests each connection sends in turn, in place of `method`/`path`/`body` (which then only
+   * name the first): a `setupRequest` may keep what the next one needs in the context.
+   */
+  steps?: autocannon.Request[];
 }
 
 let nextClient = 0;
@@ -129,7 +135,7 @@ function cannon(s: Scenario, token: string, seconds: number) {
     connections: s.connections,
     duration: seconds,
     timeout: s.timeoutSeconds ?? 10,
-    requests: [
+    requests: s.steps?.map((step) => ({ ...step, headers: { ...headers, ...step.headers } })) ?? [
       {
         method: s.method,
         path: s.path,
@@ -223,6 +229,8 @@ async function main(): Promise<number> {
     AMQP_URL: AMQP,
     AMQP_EXCHANGE: exchange,
     GOVCARPETA_URL: `http://127.0.0.1:${simPort}`,
+    OPERATOR_ID: LOCAL_OPERATOR.id,
+    OPERATOR_NAME: LOCAL_OPERATOR.name,
     JWT_SECRET: secret,
     // Measure the service, not its rate limit. The bench stands for a proxy in front of many
     // clients: the login scenario sends each login from a client address of its own (the failed
@@ -282,6 +290,40 @@ async function main(): Promise<number> {
     token: true,
     body: () => ({ citizen_id: id() }),
   });
+  let nextCitizen = 0;
+  /** A citizen id nobody has: the simulator's rule says an even last digit is free. */
+  const freeId = () => String(4_000_000_000 + 2 * nextCitizen++);
+  type Context = { citizenId?: string };
+  /** Each connection registers a citizen no one has, then unregisters it: two hub calls. */
+  const citizensScenario: Scenario = {
+    name: 'citizens: register, then unregister (unique ids)',
+    target: service,
+    url: serviceUrl,
+    connections: 100,
+    method: 'POST',
+    path: '/api/v1/citizens',
+    token: true,
+    steps: [
+      {
+        method: 'POST',
+        path: '/api/v1/citizens',
+        setupRequest: (req, context) => {
+          const id = freeId();
+          (context as Context).citizenId = id;
+          const body = { citizen_id: id, name: 'Ana María Pérez', address: 'Calle 10 # 20-30' };
+          return { ...req, body: JSON.stringify({ ...body, email: `c${id}@example.org` }) };
+        },
+      },
+      {
+        method: 'DELETE',
+        path: '/api/v1/citizens',
+        setupRequest: (req, context) => {
+          const { 'content-type': _, ...headers } = req.headers ?? {}; // no body, so no type
+          return { ...req, headers, path: `${req.path}/${(context as Context).citizenId}` };
+        },
+      },
+    ],
+  };
   const scenarios: Scenario[] = [
     {
       name: 'bare fastify (baseline)',
@@ -317,6 +359,7 @@ async function main(): Promise<number> {
         document_title: 'Diploma',
       }),
     },
+    citizensScenario,
     // The reference again: the machine drifts during a run, and the ratios use the mean.
     floorScenario(FLOOR_AGAIN, '/floor'),
     // The same 1,000 fresh connections against the floor: on Node 20+ a process at full CPU
