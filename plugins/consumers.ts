@@ -19,6 +19,10 @@ import {
   type SharedQueue,
   sharedQueue,
 } from '../src/messaging/topology.js';
+import {
+  DocumentsStoredConsumer,
+  documentsStoredQueue,
+} from '../src/transfers/documents-consumer.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,7 +35,8 @@ type Channel = Parameters<typeof declareWorkQueue>[0];
 
 /**
  * The worker's consumers, each with its queues declared at every connect:
- * `document.authentication.requested` from its work queue, and `register.citizen.requested` /
+ * `document.authentication.requested` from its work queue, `transfer.documents.stored` (the
+ * documents service's answers for incoming transfers) from its own, and `register.citizen.requested` /
  * `unregister.citizen.requested` from the queues the platform's affiliation service feeds (only
  * with this operator's identity: without it the worker says so and leaves them alone). And the
  * depth of the queues an operator watches.
@@ -56,7 +61,21 @@ export default fp<Settings>(
         log: app.log.child({ component: 'consumer' }),
       }),
     ];
-    const watched = [requests.deadLetterQueue, app.topology.unroutedQueue, requests.queue];
+    const stored = documentsStoredQueue(config.AMQP_EXCHANGE);
+    consumers.push(
+      new DocumentsStoredConsumer({
+        ...common,
+        queue: stored,
+        transfers: app.transfers,
+        log: app.log.child({ component: 'consumer' }),
+      }),
+    );
+    const watched = [
+      requests.deadLetterQueue,
+      app.topology.unroutedQueue,
+      requests.queue,
+      stored.deadLetterQueue,
+    ];
 
     const shared: { queue: SharedQueue; replies: string[] }[] = [];
     const { operator } = config;
@@ -94,6 +113,7 @@ export default fp<Settings>(
     await broker.channel.addSetup(async (channel: Channel) => {
       await declareExchanges(channel, app.topology);
       await declareWorkQueue(channel, app.topology, requests);
+      await declareWorkQueue(channel, app.topology, stored);
       for (const { queue, replies } of shared) {
         await declareSharedQueue(channel, app.topology, queue, replies);
       }
@@ -108,5 +128,5 @@ export default fp<Settings>(
     });
     app.decorate('consumers', consumers);
   },
-  { name: 'consumers', dependencies: ['messaging', 'hub', 'services'] },
+  { name: 'consumers', dependencies: ['messaging', 'hub', 'services', 'transfers'] },
 );

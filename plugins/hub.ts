@@ -8,6 +8,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** GovCarpeta behind a breaker, bulkhead, single-flight and answer cache. */
     hub: HubGateway;
+    /** With the built-in simulator: its peer operator's base URL (a development tool). */
+    simulatedPeerUrl: string | null;
   }
 }
 
@@ -41,6 +43,7 @@ export default fp<HubPluginOptions>(
     );
     app.addHook('onClose', () => hub.close());
     app.decorate('hub', hub.gateway);
+    app.decorate('simulatedPeerUrl', hub.peerUrl ?? null);
   },
   { name: 'hub', dependencies: ['metrics'] },
 );

@@ -3,20 +3,27 @@ import fp from 'fastify-plugin';
 import type { Settings } from '../src/config/settings.js';
 import { rateLimited } from '../src/shared/errors.js';
 
+export interface RateLimitOptions extends Settings {
+  /** Another limit than RATE_LIMIT_MAX, counted apart (the peers' public endpoints). */
+  limit?: { max: number; nameSpace: string };
+}
+
 /**
  * Per client IP limit on the routes of the scope it is registered in (the API, not health or
- * metrics). Shared through Redis when configured. If Redis fails, the limit is skipped rather
- * than failing requests; the token check on protected routes still fails closed.
+ * metrics; the transfer protocol's public endpoints have one of their own). Shared through Redis
+ * when configured. If Redis fails, the limit is skipped rather than failing requests; the token
+ * check on protected routes still fails closed.
  */
-export default fp<Settings>(
-  async (app, { config, tuning }) => {
-    if (config.RATE_LIMIT_MAX === 0) return;
+export default fp<RateLimitOptions>(
+  async (app, { config, tuning, limit }) => {
+    const max = limit?.max ?? config.RATE_LIMIT_MAX;
+    if (max === 0) return;
     await app.register(rateLimit, {
       global: true,
-      max: config.RATE_LIMIT_MAX,
+      max,
       timeWindow: tuning.rateLimitWindowSeconds * 1000,
       ...(app.redis ? { redis: app.redis } : {}),
-      nameSpace: 'rate-limit:',
+      nameSpace: limit?.nameSpace ?? 'rate-limit:',
       skipOnError: true,
       errorResponseBuilder: (_request, context) =>
         rateLimited(

@@ -12,8 +12,9 @@ export default fp(
         info: {
           title: 'citizen-affiliation',
           description:
-            'Connectivity service of a Carpeta Ciudadana operator: affiliation checks and ' +
-            'document authentication against GovCarpeta. Errors are RFC 9457 problem details.',
+            'Connectivity service of a Carpeta Ciudadana operator: affiliation checks, document ' +
+            'authentication, citizens, the operator directory and transfers between operators, ' +
+            'through GovCarpeta. Errors are RFC 9457 problem details.',
           version: '0.1.0',
         },
         components: {
@@ -22,6 +23,12 @@ export default fp(
         tags: [
           { name: 'auth', description: 'Login, token refresh and logout' },
           { name: 'operations', description: 'Health checks (no auth)' },
+          { name: 'transfers', description: 'Citizens sent to and received from other operators' },
+          {
+            name: 'peers',
+            description:
+              'The public endpoints of the transfer protocol, for other operators (no auth)',
+          },
         ],
       },
       transform: jsonSchemaTransform,

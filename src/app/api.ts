@@ -12,6 +12,7 @@ import securityPlugin from '../../plugins/security.js';
 import servicesPlugin from '../../plugins/services.js';
 import shutdownPlugin from '../../plugins/shutdown.js';
 import swaggerPlugin from '../../plugins/swagger.js';
+import transfersPlugin from '../../plugins/transfers.js';
 import underPressurePlugin from '../../plugins/under-pressure.js';
 import affiliationRoutes from '../../routes/affiliation.js';
 import authRoutes from '../../routes/auth.js';
@@ -20,6 +21,8 @@ import documentRoutes from '../../routes/documents.js';
 import healthRoutes from '../../routes/health.js';
 import operatorRegistrationRoutes from '../../routes/operator-registration.js';
 import operatorRoutes from '../../routes/operators.js';
+import peerTransferRoutes from '../../routes/peer-transfers.js';
+import transferRoutes from '../../routes/transfers.js';
 import userRoutes from '../../routes/users.js';
 import type { Config } from '../config/env.js';
 import { settingsOf } from '../config/settings.js';
@@ -64,10 +67,28 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
 
   // 2. Domain services
   await app.register(servicesPlugin, settings);
+  await app.register(transfersPlugin, settings);
   await app.register(retentionPlugin, settings);
 
-  // 3. Routes: operations are public; the API has its own rate limit.
+  // 3. Routes: operations are public; the API has its own rate limit, and so do the public
+  // endpoints of the transfer protocol (other operators call them with no token).
+  const t = settings.tuning.transfers;
+  const limits = {
+    httpsOnly: config.NODE_ENV === 'production',
+    maxDocuments: t.maxDocuments,
+    maxUrlLength: t.maxUrlLength,
+  };
   await app.register(healthRoutes);
+  await app.register(
+    async (peers) => {
+      await peers.register(rateLimitPlugin, {
+        ...settings,
+        limit: { max: t.peerRateLimitMax, nameSpace: 'peer-rate-limit:' },
+      });
+      await peers.register(peerTransferRoutes, { ...limits, bodyLimitBytes: 262_144 });
+    },
+    { prefix: '/api' },
+  );
   await app.register(
     async (api) => {
       await api.register(rateLimitPlugin, settings);
@@ -77,6 +98,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       await api.register(citizenRoutes);
       await api.register(operatorRoutes);
       await api.register(operatorRegistrationRoutes);
+      await api.register(transferRoutes, limits);
       await api.register(userRoutes);
     },
     { prefix: '/api/v1' },

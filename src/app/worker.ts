@@ -6,6 +6,7 @@ import messagingPlugin from '../../plugins/messaging.js';
 import metricsPlugin from '../../plugins/metrics.js';
 import servicesPlugin from '../../plugins/services.js';
 import shutdownPlugin from '../../plugins/shutdown.js';
+import transfersPlugin from '../../plugins/transfers.js';
 import healthRoutes from '../../routes/health.js';
 import type { Config } from '../config/env.js';
 import { settingsOf } from '../config/settings.js';
@@ -30,6 +31,7 @@ export async function buildWorker(config: Config, options: BuildOptions = {}) {
   });
   await app.register(hubPlugin, { ...settings, answerCache: false });
   await app.register(servicesPlugin, settings);
+  await app.register(transfersPlugin, settings);
   await app.register(consumersPlugin, settings);
   await app.register(healthRoutes);
   return app;

@@ -8,6 +8,8 @@ export const PERMISSIONS = {
   'citizens:register': ['operator', 'service'],
   'citizens:read': ['operator', 'service', 'auditor'],
   'operators:read': ['operator', 'service', 'auditor'],
+  'transfers:start': ['operator'],
+  'transfers:read': ['operator', 'auditor'],
   'operator:register': [],
   'users:manage': [],
 } as const satisfies Record<string, readonly Role[]>;

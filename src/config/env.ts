@@ -139,6 +139,26 @@ export const envSchema = z.object({
     .describe(
       "Reuse the hub's operator directory this long; when the hub fails, the last copy is served marked stale.",
     ),
+  TRANSFER_CONFIRM_TIMEOUT_SECONDS: policy(
+    int(60, 30 * 86_400).default(14_400),
+    'A citizen sent to another operator waits this long for its confirmation; then validateCitizen says where it is (docs/transfers.md).',
+  ),
+  TRANSFER_WAIT_FOR_DOCUMENTS: policy(
+    _bool.default(true),
+    'A citizen received from another operator is registered only after the documents service answers `transfer.documents.stored`. Without `AMQP_URL` it is not waited for.',
+  ),
+  PEER_ALLOWED_HOSTS: list
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/, 'must be host:port'),
+      ),
+    )
+    .default([])
+    .describe(
+      'Comma-separated `host:port` of other operators this service may call without the address checks and the directory listing (development and tests; docs/transfers.md).',
+    ),
   HUB_MAX_CONCURRENT: policy(
     int(1, 100_000).default(256),
     'Hub calls in flight at most, per process (bulkhead); more answer 503 at once.',

@@ -57,6 +57,30 @@ export const TUNING = {
     /** A broker confirm slower than this fails the batch (retried later). */
     publishTimeoutMs: 10_000,
   },
+  transfers: {
+    /** How often a runner looks for due transfer steps when nothing woke it. */
+    pollMs: 1000,
+    /** A claim on a transfer holds this long: longer than its slowest step (a peer POST). */
+    leaseMs: 60_000,
+    /** Transfers claimed, and run concurrently, per pass. */
+    batchSize: 16,
+    /** Deadline of one POST to another operator. */
+    peerTimeoutMs: 10_000,
+    /** Requests per source address per minute on the public transfer routes. */
+    peerRateLimitMax: 120,
+    /** At most this many documents in a transfer, each URL at most this long. */
+    maxDocuments: 50,
+    maxUrlLength: 2048,
+    /** See src/transfers/transfer-steps.ts (TransferTimings) and docs/transfers.md. */
+    documentsTimeoutSeconds: 86_400,
+    freeWaitSeconds: 1800,
+    hubBudgetSeconds: 3600,
+    sendBudgetSeconds: 3600,
+    callbackBudgetSeconds: 3 * 86_400,
+    retryBaseSeconds: 5,
+    retryMaxSeconds: 600,
+    unknownAddress: 'Sin dirección (traslado entre operadores)',
+  },
   worker: {
     /** Delays between hub retries of one request; when used up, it completes as failed. */
     retryDelaysMs: [1000, 5000, 30_000, 120_000] as readonly number[],

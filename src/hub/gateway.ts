@@ -138,6 +138,14 @@ export class HubGateway {
     return { ...(await pending), source: 'hub' };
   }
 
+  /**
+   * What validateCitizen says now, past the answer cache (a transfer decides on it). Throws
+   * HubError when the hub cannot say.
+   */
+  validateNow(citizenId: string): Promise<CitizenAnswer> {
+    return this.fire('validateCitizen', citizenId);
+  }
+
   /** Asks the hub to certify a document. Throws HubError when the hub cannot say. */
   authenticateDocument(input: DocumentInput): Promise<DocumentAnswer> {
     return this.fire('authenticateDocument', input);

@@ -5,12 +5,15 @@ import type { ExpiringStore } from '../stores/store.js';
 import { HubClient, type HubClientOptions } from './client.js';
 import { type BreakerOptions, HubGateway } from './gateway.js';
 import { hubMetrics } from './metrics.js';
-import { buildHubSimulator } from './simulator.js';
+import { buildPeerSimulator } from './peer-simulator.js';
+import { buildHubSimulator, SIMULATED_OPERATOR } from './simulator.js';
 
 export interface Hub {
   gateway: HubGateway;
   /** Where the hub is: the configured URL, or the in-process simulator's address. */
   baseUrl: string;
+  /** With the simulator: the simulated peer operator's base URL (listed in its directory). */
+  peerUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -36,11 +39,24 @@ export async function createHub(
 ): Promise<Hub> {
   let baseUrl = options.baseUrl;
   let closeSimulator = async () => {};
+  let peerUrl: string | undefined;
   if (!baseUrl) {
     const sim = buildHubSimulator();
     baseUrl = await sim.app.listen({ host: '127.0.0.1', port: 0 });
-    closeSimulator = () => sim.app.close();
-    deps.log.warn({ hub: baseUrl }, 'GOVCARPETA_URL is unset: using the built-in hub simulator');
+    // A peer operator to transfer citizens to and from: the directory's "Operador Ciudadano".
+    const peer = buildPeerSimulator({ hubUrl: baseUrl, operator: SIMULATED_OPERATOR });
+    await peer.app.listen({ host: '127.0.0.1', port: 0 });
+    peerUrl = peer.baseUrl;
+    const entry = sim.directory.find((o) => o._id === SIMULATED_OPERATOR.id);
+    if (entry) entry.transferAPIURL = ` ${peerUrl}/api/transferCitizen`;
+    closeSimulator = async () => {
+      await peer.app.close();
+      await sim.app.close();
+    };
+    deps.log.warn(
+      { hub: baseUrl, peer: peerUrl },
+      'GOVCARPETA_URL is unset: using the built-in hub simulator and its peer operator',
+    );
   }
   const metrics = hubMetrics(deps.registry);
   const client = new HubClient({ ...options.client, baseUrl, onCall: metrics.call });
@@ -59,6 +75,7 @@ export async function createHub(
   return {
     gateway,
     baseUrl,
+    peerUrl,
     close: async () => {
       gateway.close();
       await client.close();

@@ -25,8 +25,8 @@ export type CheckSource = (typeof CHECK_SOURCES)[number];
 export const VERIFICATION_STATUSES = ['VERIFIED', 'REJECTED', 'ERROR'] as const;
 export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number];
 
-/** How a request reached the service. */
-export const CHANNELS = ['http', 'amqp'] as const;
+/** How a request reached the service (`transfer`: a step of a transfer saga). */
+export const CHANNELS = ['http', 'amqp', 'transfer'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
 /** Whether this operator holds a citizen (as far as our record knows). */
@@ -50,3 +50,31 @@ export const ACTION_OUTCOMES = [
   'ERROR',
 ] as const;
 export type ActionOutcome = (typeof ACTION_OUTCOMES)[number];
+
+/** Which way a citizen moves: `OUT` from us to another operator, `IN` from one to us. */
+export const TRANSFER_DIRECTIONS = ['OUT', 'IN'] as const;
+export type TransferDirection = (typeof TRANSFER_DIRECTIONS)[number];
+
+/** Where a transfer is: still moving, or ended (docs/transfers.md). */
+export const TRANSFER_STATUSES = ['IN_PROGRESS', 'COMPLETED', 'FAILED'] as const;
+export type TransferStatus = (typeof TRANSFER_STATUSES)[number];
+
+/**
+ * The step a transfer is at. Out: VERIFY (the hub says the citizen is ours) → UNREGISTER → SEND
+ * (POST the peer) → AWAIT_CONFIRMATION → (timeout) RECONCILE; any failure after UNREGISTER goes
+ * through REGISTER_BACK. In: AWAIT_DOCUMENTS → CHECK_FREE → REGISTER → CALLBACK. DONE: ended.
+ */
+export const TRANSFER_STEPS = [
+  'VERIFY',
+  'UNREGISTER',
+  'SEND',
+  'AWAIT_CONFIRMATION',
+  'RECONCILE',
+  'REGISTER_BACK',
+  'AWAIT_DOCUMENTS',
+  'CHECK_FREE',
+  'REGISTER',
+  'CALLBACK',
+  'DONE',
+] as const;
+export type TransferStep = (typeof TRANSFER_STEPS)[number];

@@ -47,6 +47,8 @@ withServices('operations routes', () => {
     const spec = (await app.inject({ url: '/docs/json' })).json();
     expect(spec.openapi).toBe('3.1.0');
     expect(Object.keys(spec.paths).sort()).toEqual([
+      '/api/transferCitizen',
+      '/api/transferCitizenConfirm',
       '/api/v1/affiliation/check',
       '/api/v1/affiliation/checks',
       '/api/v1/auth/login',
@@ -59,6 +61,8 @@ withServices('operations routes', () => {
       '/api/v1/documents/authentications/{id}',
       '/api/v1/operator/registration',
       '/api/v1/operators',
+      '/api/v1/transfers',
+      '/api/v1/transfers/{transfer_id}',
       '/api/v1/users',
       '/api/v1/users/{username}',
       '/api/v1/users/{username}/disable',

@@ -19,6 +19,13 @@ import {
 } from '../../src/documents/events.js';
 import type { EventType } from '../../src/messaging/events.js';
 import { CE_SOURCE } from '../../src/messaging/relay.js';
+import {
+  transferCitizenReceived,
+  transferCompleted,
+  transferDocumentsStored,
+  transferFailed,
+  userTransferred,
+} from '../../src/transfers/events.js';
 import { projectRoot } from '../../tools/shared/paths.js';
 
 type Schema = {
@@ -64,6 +71,11 @@ describe('docs/asyncapi.yaml matches the code', () => {
     ['registerCitizenCompleted', registerCitizenCompleted, 'output'],
     ['unregisterCitizenRequested', unregisterCitizenRequested, 'input'],
     ['unregisterCitizenCompleted', unregisterCitizenCompleted, 'output'],
+    ['userTransferred', userTransferred, 'output'],
+    ['transferCompleted', transferCompleted, 'output'],
+    ['transferFailed', transferFailed, 'output'],
+    ['transferCitizenReceived', transferCitizenReceived, 'output'],
+    ['transferDocumentsStored', transferDocumentsStored, 'input'],
   ];
 
   for (const [name, { routingKey: key, schema }, io] of cases) {

@@ -120,7 +120,8 @@ describe('config', () => {
       .map((file) => readFileSync(join(projectRoot, file), 'utf8'))
       .join('\n');
     const names = Object.keys(envSchema.shape);
-    expect(names.length).toBeLessThanOrEqual(30);
+    // 30 after issue 15; issue 17 named three more (the transfer timeout and wait, PEER_ALLOWED_HOSTS).
+    expect(names.length).toBeLessThanOrEqual(33);
     const unset = names.filter(
       (name) =>
         !isPolicy(envSchema.shape[name as keyof typeof envSchema.shape] as z.ZodType) &&

@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { envSchema } from '../../src/config/env.js';
 import { configTable } from '../../src/config/table.js';
-import { CHECK_STATUSES, VERIFICATION_STATUSES } from '../../src/shared/enums.js';
+import {
+  CHECK_STATUSES,
+  TRANSFER_STATUSES,
+  TRANSFER_STEPS,
+  VERIFICATION_STATUSES,
+} from '../../src/shared/enums.js';
 import { PROBLEMS } from '../../src/shared/errors.js';
 import { projectRoot } from '../../tools/shared/paths.js';
 
@@ -26,6 +31,8 @@ describe('docs stay true', () => {
       ...Object.keys(PROBLEMS),
       ...CHECK_STATUSES,
       ...VERIFICATION_STATUSES,
+      ...TRANSFER_STEPS,
+      ...TRANSFER_STATUSES,
       'NODE_OPTIONS', // V8's, set by the image
       'SO_REUSEPORT',
       'FUZZ_RUNS', // the fuzz suite's
