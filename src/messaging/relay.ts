@@ -189,6 +189,8 @@ export class OutboxRelay {
    * this process commits events.
    */
   private sleep(ms: number, wakeOn: 'commit' | 'reconnect'): Promise<void> {
+    // stop() wakes a sleep in progress; one begun after it (stop() came mid-batch) is no sleep.
+    if (!this.running) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -133,6 +133,11 @@ withBroker('events: outbox, relay and RabbitMQ', () => {
       const res = await check(app, token, citizenId('eligible'));
       await eventually(() => received.some((r) => r.body.check_id === res.json().check_id), 5000);
     }
+    // Stopped mid-batch (a commit just woke it), it stops rather than sleeping its ten minutes.
+    await check(app, token, citizenId('eligible'));
+    const stopped = app.relay?.stop().then(() => 'stopped');
+    const hung = new Promise((r) => setTimeout(() => r('still sleeping'), 10_000).unref());
+    expect(await Promise.race([stopped, hung])).toBe('stopped');
   });
 
   it('keeps events no queue is bound to in the unrouted holding queue', async () => {
