@@ -18,6 +18,8 @@ declare module 'vitest' {
      * leftovers reach them. Null when no vhost could be made.
      */
     amqpVhostUrl: string | null;
+    /** Another such vhost, for the worker of the transfer tests (it consumes the same queues). */
+    amqpTransfersVhostUrl: string | null;
     /** Unique per run: Redis key prefix, queue names. */
     runId: string;
   }
@@ -67,21 +69,25 @@ export default async function setup(project: TestProject) {
     problems.push(`RabbitMQ at ${AMQP_URL.replace(/\/\/[^@]*@/, '//')}: ${(err as Error).message}`);
   }
 
-  let amqpVhostUrl: string | null = null;
-  const vhost = `ca_test_${runId}`;
+  const vhosts = [`ca_test_${runId}`, `ca_test_${runId}_transfers`];
+  const vhostUrls: (string | null)[] = [null, null];
   if (amqpUrl) {
-    try {
-      const ctl = (...args: string[]) =>
-        execFileSync('rabbitmqctl', args, { stdio: 'ignore', timeout: 30_000 });
-      ctl('add_vhost', vhost);
-      ctl('set_permissions', '-p', vhost, new URL(AMQP_URL).username || 'guest', '.*', '.*', '.*');
-      const url = new URL(AMQP_URL);
-      url.pathname = `/${vhost}`;
-      amqpVhostUrl = url.toString();
-    } catch (err) {
-      problems.push(`RabbitMQ vhost ${vhost} (rabbitmqctl): ${(err as Error).message}`);
+    for (const [i, vhost] of vhosts.entries()) {
+      try {
+        const ctl = (...args: string[]) =>
+          execFileSync('rabbitmqctl', args, { stdio: 'ignore', timeout: 30_000 });
+        ctl('add_vhost', vhost);
+        const user = new URL(AMQP_URL).username || 'guest';
+        ctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+        const url = new URL(AMQP_URL);
+        url.pathname = `/${vhost}`;
+        vhostUrls[i] = url.toString();
+      } catch (err) {
+        problems.push(`RabbitMQ vhost ${vhost} (rabbitmqctl): ${(err as Error).message}`);
+      }
     }
   }
+  const [amqpVhostUrl = null, amqpTransfersVhostUrl = null] = vhostUrls;
 
   if (problems.length > 0) {
     const message = `Services missing for integration tests:\n  ${problems.join('\n  ')}`;
@@ -93,6 +99,7 @@ export default async function setup(project: TestProject) {
   project.provide('redisUrl', redisUrl);
   project.provide('amqpUrl', amqpUrl);
   project.provide('amqpVhostUrl', amqpVhostUrl);
+  project.provide('amqpTransfersVhostUrl', amqpTransfersVhostUrl);
   project.provide('runId', runId);
 
   return async () => {
@@ -114,7 +121,8 @@ export default async function setup(project: TestProject) {
       } while (cursor !== '0');
     }
     redis.disconnect();
-    if (amqpVhostUrl) {
+    for (const [i, vhost] of vhosts.entries()) {
+      if (!vhostUrls[i]) continue;
       try {
         execFileSync('rabbitmqctl', ['delete_vhost', vhost], { stdio: 'ignore', timeout: 30_000 });
       } catch {

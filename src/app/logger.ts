@@ -46,6 +46,14 @@ export const redactPaths = CONTAINERS.flatMap((container) =>
   }),
 );
 
+/**
+ * A path with its citizen ids (a segment of 6 to 12 digits, as in `/citizens/1032236578`) written
+ * as `:digits`: paths are logged, citizen ids never are.
+ */
+export function maskCitizenIds(path: string): string {
+  return path.replace(/(?<=\/)\d{6,12}(?=\/|$)/g, ':digits');
+}
+
 export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): LoggerOptions {
   return {
     level: config.LOG_LEVEL,
@@ -54,7 +62,7 @@ export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): LoggerOptions 
       err: (err: Error) => stdSerializers.err(withoutQueryParams(err) as Error),
       req: (req: FastifyRequest) => ({
         method: req.method,
-        url: req.url.split('?')[0],
+        url: maskCitizenIds(req.url.split('?')[0] ?? ''),
         route: req.routeOptions?.url,
         remoteAddress: req.ip,
       }),

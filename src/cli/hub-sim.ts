@@ -1,10 +1,12 @@
 import closeWithGrace from 'close-with-grace';
 import { parseEnv } from '../config/env.js';
-import { buildHubSimulator, simulatorEnvSchema } from '../hub/simulator.js';
+import { buildPeerSimulator } from '../hub/peer-simulator.js';
+import { buildHubSimulator, SIMULATED_OPERATOR, simulatorEnvSchema } from '../hub/simulator.js';
 
 /**
  * `npm run hub:sim`: the GovCarpeta simulator on its own (a development tool; see
  * docs/hub-simulator.md). Point the service at it with GOVCARPETA_URL=http://127.0.0.1:8090.
+ * Its peer operator ("Operador Ciudadano", listed in its directory) listens on HUB_SIM_PEER_PORT.
  */
 const env = parseEnv(simulatorEnvSchema, process.env);
 
@@ -15,6 +17,15 @@ if (env.NODE_ENV === 'production') {
 
 const sim = buildHubSimulator({ logger: { level: env.LOG_LEVEL } });
 closeWithGrace({ delay: 5000 }, async () => {
+  await peer.app.close();
   await sim.app.close();
 });
-await sim.app.listen({ host: env.HUB_SIM_HOST, port: env.HUB_SIM_PORT });
+const hubUrl = await sim.app.listen({ host: env.HUB_SIM_HOST, port: env.HUB_SIM_PORT });
+const peer = buildPeerSimulator({
+  hubUrl,
+  operator: SIMULATED_OPERATOR,
+  logger: { level: env.LOG_LEVEL },
+});
+await peer.app.listen({ host: env.HUB_SIM_HOST, port: env.HUB_SIM_PEER_PORT });
+const entry = sim.directory.find((o) => o._id === SIMULATED_OPERATOR.id);
+if (entry) entry.transferAPIURL = `${peer.baseUrl}/api/transferCitizen`;

@@ -46,6 +46,7 @@ export const simulatorEnvSchema = z.object({
   NODE_ENV: z.string().default('development'),
   HUB_SIM_HOST: z.string().min(1).default('127.0.0.1'),
   HUB_SIM_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  HUB_SIM_PEER_PORT: z.coerce.number().int().min(0).max(65535).default(8091),
   LOG_LEVEL: z.string().default('info'),
 });
 

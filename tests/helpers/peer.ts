@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { buildPeerSimulator, type PeerSimulator } from '../../src/hub/peer-simulator.js';
 import type { startHub } from './hub.js';
 
@@ -17,17 +16,4 @@ export async function startPeer(
     transferAPIURL: `${peer.baseUrl}/api/transferCitizen `,
   });
   return Object.assign(peer, { operator, hostPort: new URL(peer.baseUrl).host });
-}
-
-/** A TCP port free right now (for a server whose URL its config must know before it listens). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

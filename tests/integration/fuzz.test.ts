@@ -38,6 +38,10 @@ const BODY_ROUTES: Route[] = [
   { method: 'POST', url: '/api/v1/auth/login' },
   { method: 'POST', url: '/api/v1/auth/refresh' },
   { method: 'POST', url: '/api/v1/citizens', permission: 'citizens:register' },
+  { method: 'POST', url: '/api/v1/transfers', permission: 'transfers:start' },
+  // The public endpoints of the transfer protocol: other operators call them with no token.
+  { method: 'POST', url: '/api/transferCitizen' },
+  { method: 'POST', url: '/api/transferCitizenConfirm' },
 ];
 
 const PROTECTED: Route[] = [
@@ -54,6 +58,7 @@ const PROTECTED: Route[] = [
   { method: 'GET', url: '/api/v1/citizens/1234567890', permission: 'citizens:read' },
   { method: 'GET', url: '/api/v1/operators', permission: 'operators:read' },
   { method: 'GET', url: '/api/v1/operator/registration', permission: 'operator:register' },
+  { method: 'GET', url: '/api/v1/transfers?direction=IN', permission: 'transfers:read' },
 ];
 
 const NASTY = [
@@ -104,6 +109,14 @@ const KEYS = [
   'name',
   'address',
   'email',
+  'destination_operator_id',
+  'documents',
+  'id',
+  'urlDocuments',
+  'Documents',
+  'confirmAPI',
+  'callbackUrl',
+  'req_status',
 ];
 
 const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
@@ -136,6 +149,21 @@ const nearlyValid = fc
       { username: 'nobody', password: 'wrong' },
       { refresh_token: 'not-a-refresh-token' },
       { citizen_id: '1234567890', name: 'Ana', address: 'Calle 1', email: 'ana@example.org' },
+      {
+        citizen_id: '1234567890',
+        destination_operator_id: '66ca18cd66ca9f0015a8afb3',
+        citizen_name: 'Ana',
+        citizen_email: 'ana@example.org',
+        documents: [{ title: 'Diploma', url: 'https://files.example.org/a.pdf' }],
+      },
+      {
+        id: 1234567891,
+        citizenName: 'Luis',
+        citizenEmail: 'luis@example.org',
+        urlDocuments: { Diploma: ['https://files.example.org/a.pdf'] },
+        confirmAPI: 'https://operador-ciudadano.example.org/api/transferCitizenConfirm',
+      },
+      { id: '1234567891', req_status: 1 },
     ),
     fc.constantFrom(...KEYS),
     hostileValue,
@@ -167,7 +195,11 @@ withServices('fuzz: hostile input never breaks the service or its access rules',
       { RATE_LIMIT_MAX: '0' },
       {
         loggerInstance: logger,
-        tuning: { login: { maxFailures: 1000 }, bodyLimitBytes: 16_384 },
+        tuning: {
+          login: { maxFailures: 1000 },
+          bodyLimitBytes: 16_384,
+          transfers: { peerRateLimitMax: 0 },
+        },
       },
     );
     // One login per role set: every subset of the four roles, the empty set included.

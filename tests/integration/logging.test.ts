@@ -30,6 +30,9 @@ withServices('logs', () => {
         url: '/api/v1/auth/me?citizen_id=1234567890',
         headers: { ...bearer(next.access_token), cookie: 'session=cookie-secret' },
       });
+      // A citizen id in a path (GET /citizens/:citizen_id), and in a path no route has.
+      await app.inject({ url: '/api/v1/citizens/2345678901', headers: bearer(next.access_token) });
+      await app.inject({ url: '/api/v1/no-such/3456789012/x' });
       await app.inject({
         method: 'POST',
         url: '/api/v1/auth/logout',
@@ -59,6 +62,8 @@ withServices('logs', () => {
         next.refresh_token,
         'cookie-secret',
         '1234567890',
+        '2345678901',
+        '3456789012',
         'plain-password-1',
         'leaked-token-1',
         'leaked-cookie-1',

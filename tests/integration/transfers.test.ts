@@ -3,9 +3,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app/api.js';
 import { outbox } from '../../src/messaging/outbox.table.js';
 import { transferSteps, transfers } from '../../src/transfers/transfers.table.js';
+import { freePort } from '../../tools/shared/net.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { citizenId, startHub } from '../helpers/hub.js';
-import { freePort, startPeer } from '../helpers/peer.js';
+import { startPeer } from '../helpers/peer.js';
 import { expectProblem } from '../helpers/problem.js';
 import { eventually } from '../helpers/wait.js';
 
