@@ -71,6 +71,7 @@ export default fp<Settings>(
       identity,
       missing,
       waitForDocuments,
+      documentsTimeoutSeconds: t.documentsTimeoutSeconds,
       metrics,
       log: app.log.child({ component: 'transfers' }),
       citizenRef: citizenRefs(config.JWT_SECRET),

@@ -18,20 +18,26 @@ export type NewTransfer = Omit<
 >;
 
 /**
- * Writes a transfer, due now, and its first history row. Returns undefined when the citizen has
+ * Writes a transfer and its first history row. Returns undefined when the citizen has
  * a transfer in progress already (one at a time per citizen, by a unique index).
  */
 export async function insertTransfer(
   db: Executor,
   row: NewTransfer,
   detail: string,
-  /** FAILED: refused at once (recorded for the audit, never run). */
-  status: 'IN_PROGRESS' | 'FAILED' = 'IN_PROGRESS',
+  o: {
+    /** FAILED: refused at once (recorded for the audit, never run). */
+    status?: 'IN_PROGRESS' | 'FAILED';
+    /** Its first step is due in this many seconds (a wait is woken by what it waits for). */
+    dueInSeconds?: number;
+  } = {},
 ): Promise<TransferRow | undefined> {
+  const status = o.status ?? 'IN_PROGRESS';
   const ended = status === 'FAILED' ? { completedAt: sql`now()` } : {};
+  const dueAt = sql`now() + make_interval(secs => ${o.dueInSeconds ?? 0})`;
   const [inserted] = await db
     .insert(transfers)
-    .values({ ...row, ...ended, status, dueAt: sql`now()`, stepSince: sql`now()` })
+    .values({ ...row, ...ended, status, dueAt, stepSince: sql`now()` })
     .onConflictDoNothing({
       target: transfers.citizenId,
       where: sql`${transfers.status} = 'IN_PROGRESS'`,

@@ -114,8 +114,9 @@ export interface TransferServiceOptions {
   identity: TransferIdentity | null;
   /** The settings that lack, when identity is null (named in the 503). */
   missing: string[];
-  /** Incoming transfers wait for the documents service's answer. */
+  /** Incoming transfers wait for the documents service's answer, this long at most. */
   waitForDocuments: boolean;
+  documentsTimeoutSeconds: number;
   metrics: TransferMetrics;
   log: FastifyBaseLogger;
   citizenRef: (citizenId: string) => string;
@@ -250,20 +251,23 @@ export class TransferService {
             tx,
             { ...base, step: 'DONE', reason: err.detail },
             `refused at receipt: ${err.detail}`,
-            'FAILED',
+            { status: 'FAILED' },
           );
           if (failed) this.o.metrics.ended.inc({ direction: 'IN', outcome: 'FAILED' });
         });
       }
       throw err;
     }
-    const step = this.o.waitForDocuments ? ('AWAIT_DOCUMENTS' as const) : ('CHECK_FREE' as const);
+    const waiting = this.o.waitForDocuments;
+    const step = waiting ? ('AWAIT_DOCUMENTS' as const) : ('CHECK_FREE' as const);
     const transfer = await this.o.db.transaction(async (tx) => {
       const row = await insertTransfer(
         tx,
         { ...base, step },
         `received from ${origin ? `${origin.name} (${origin.operatorId})` : 'an operator'} ` +
           `with ${input.documents.length} document(s); callback ${safeOrigin(input.confirmUrl)}`,
+        // The documents service's answer wakes it; until then there is nothing to run.
+        { dueInSeconds: waiting ? this.o.documentsTimeoutSeconds : 0 },
       );
       if (!row) return undefined;
       await this.o.outbox.enqueue(tx, transferCitizenReceived, {
@@ -286,7 +290,7 @@ export class TransferService {
       { transfer_id: transfer.id, citizen_ref: this.o.citizenRef(input.citizenId) },
       'transfer in received',
     );
-    this.o.kick();
+    if (!waiting) this.o.kick();
     return { transfer, fresh: true };
   }
 

@@ -263,6 +263,31 @@ withServices('transfers between operators', () => {
       expect(peer.received.has(id)).toBe(false);
     });
 
+    it('an Idempotency-Key replays the answer: one transfer', async () => {
+      peer.setMode('silent');
+      const id = await ours();
+      const body = { citizen_id: id, destination_operator_id: peer.operator.id, ...person };
+      const headers = { ...bearer(operator), 'idempotency-key': `transfer-${id}` };
+      const first = await app.inject({
+        method: 'POST',
+        url: '/api/v1/transfers',
+        headers,
+        payload: body,
+      });
+      const again = await app.inject({
+        method: 'POST',
+        url: '/api/v1/transfers',
+        headers,
+        payload: body,
+      });
+      expect(first.statusCode).toBe(202);
+      expect(again.statusCode).toBe(202);
+      expect(again.headers['idempotent-replayed']).toBe('true');
+      expect(again.json().transfer_id).toBe(first.json().transfer_id);
+      const rows = await app.db.select().from(transfers).where(eq(transfers.citizenId, id));
+      expect(rows).toHaveLength(1);
+    });
+
     it('422 for an unknown destination or one with no transfer URL; 409 while one is in progress', async () => {
       const id = await ours();
       expectProblem(await send(id, 'no-such-operator'), 422, 'UNKNOWN_OPERATOR');
@@ -551,6 +576,31 @@ withServices('transfers between operators', () => {
         app.transferRunner?.start();
       }
     });
+  });
+
+  it("the peers' endpoints have a rate limit of their own, per source address", async () => {
+    const limited = await buildTestApp(
+      { GOVCARPETA_URL: hub.url, ...US, PUBLIC_BASE_URL: base, RATE_LIMIT_MAX: '0' },
+      { tuning: { transfers: { peerRateLimitMax: 3 } } },
+    );
+    try {
+      const confirm = (ip: string) =>
+        limited.inject({
+          method: 'POST',
+          url: '/api/transferCitizenConfirm',
+          remoteAddress: ip,
+          payload: { id: '1234567890', req_status: 1 },
+        });
+      for (let i = 0; i < 3; i++) expect((await confirm('203.0.113.7')).statusCode).toBe(404);
+      const refused = await confirm('203.0.113.7');
+      expectProblem(refused, 429, 'RATE_LIMITED');
+      expect(refused.headers['retry-after']).toBeTruthy();
+      expect((await confirm('203.0.113.8')).statusCode).toBe(404); // another address
+      const api = await limited.inject({ url: '/api/v1/auth/me', remoteAddress: '203.0.113.7' });
+      expect(api.statusCode).toBe(401); // the API's own limit (off here) is not this one
+    } finally {
+      await limited.close();
+    }
   });
 
   it('lists transfers, filtered and paginated by cursor', async () => {

@@ -42,6 +42,8 @@ const PG = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432
 const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const AMQP = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const ONLY = new RegExp(process.env.BENCH_ONLY ?? '.');
+/** The origin operator of the incoming transfers (allowed by PEER_ALLOWED_HOSTS, never called). */
+const BENCH_ORIGIN = 'origin.bench.example';
 const PROFILE = process.env.BENCH_PROFILE === '1';
 /** `BENCH_SERVICE_ENV="DATABASE_POOL_MAX=4 HUB_CONNECTIONS=16"`: settings to try on the service. */
 const SERVICE_ENV = Object.fromEntries(
@@ -231,6 +233,10 @@ async function main(): Promise<number> {
     GOVCARPETA_URL: `http://127.0.0.1:${simPort}`,
     OPERATOR_ID: LOCAL_OPERATOR.id,
     OPERATOR_NAME: LOCAL_OPERATOR.name,
+    PUBLIC_BASE_URL: `http://127.0.0.1:${servicePort}`,
+    // The incoming-transfer scenario's origin: its callbacks are never due (the transfers wait
+    // for the documents service), so the host needs no address.
+    PEER_ALLOWED_HOSTS: `${BENCH_ORIGIN}:443`,
     JWT_SECRET: secret,
     // Measure the service, not its rate limit. The bench stands for a proxy in front of many
     // clients: the login scenario sends each login from a client address of its own (the failed
@@ -324,6 +330,31 @@ async function main(): Promise<number> {
       },
     ],
   };
+  /**
+   * Another operator sends us citizens (unique ids): validation, the guard, the transfer and its
+   * `transfer.citizen.received` event in one transaction. The steps wait for the documents
+   * service, so what is measured is the receipt.
+   */
+  const incomingScenario: Scenario = {
+    name: 'transfers: incoming (unique ids)',
+    target: service,
+    url: serviceUrl,
+    connections: 100,
+    method: 'POST',
+    path: '/api/transferCitizen',
+    // Peers' endpoints are limited per source address: each request from an address of its own.
+    manyClients: true,
+    body: () => {
+      const id = unique();
+      return {
+        id: Number(id),
+        citizenName: 'Ana María Pérez',
+        citizenEmail: `c${id}@example.org`,
+        urlDocuments: { Diploma: [`https://files.example.org/${id}.pdf`] },
+        confirmAPI: `https://${BENCH_ORIGIN}/api/transferCitizenConfirm`,
+      };
+    },
+  };
   const scenarios: Scenario[] = [
     {
       name: 'bare fastify (baseline)',
@@ -360,6 +391,7 @@ async function main(): Promise<number> {
       }),
     },
     citizensScenario,
+    incomingScenario,
     // The reference again: the machine drifts during a run, and the ratios use the mean.
     floorScenario(FLOOR_AGAIN, '/floor'),
     // The same 1,000 fresh connections against the floor: on Node 20+ a process at full CPU
