@@ -40,6 +40,8 @@ export interface PeerSimulator {
   baseUrl: string;
   /** What it was sent, by citizen id (its last body). */
   received: Map<string, Record<string, unknown>>;
+  /** POSTs to its transferCitizen, answered or refused, by citizen id. */
+  deliveries: Map<string, number>;
   /** Confirmations it received (for citizens it sent) and sent (for those it took). */
   confirmations: { direction: 'in' | 'out'; id: string; req_status: number; status?: number }[];
   setMode(mode: PeerMode, confirmDelayMs?: number): void;
@@ -60,6 +62,7 @@ export function buildPeerSimulator(o: PeerSimulatorOptions): PeerSimulator {
     app,
     baseUrl: '',
     received: new Map(),
+    deliveries: new Map(),
     confirmations: [],
     setMode(m, delay) {
       mode = m;
@@ -103,6 +106,8 @@ export function buildPeerSimulator(o: PeerSimulatorOptions): PeerSimulator {
   };
 
   app.post('/api/transferCitizen', async (req, reply) => {
+    const key = String((req.body as { id?: unknown } | undefined)?.id ?? '');
+    sim.deliveries.set(key, (sim.deliveries.get(key) ?? 0) + 1);
     if (mode === 'down') return reply.code(503).send({ error: 'down for maintenance' });
     if (mode === 'refuse') return reply.code(400).send({ error: 'we do not take this citizen' });
     const parsed = received.safeParse(req.body);
