@@ -90,15 +90,14 @@ export class TransferSteps {
 
   /** The hub must say the citizen is registered with us: else nothing is changed. */
   private async verify(s: Step): Promise<StepResult> {
-    const state = await this.ask(s, () => this.d.hub.validateNow(s.row.citizenId));
+    const state = await this.ask(() => this.d.hub.validateNow(s.row.citizenId));
     if (state instanceof HubError) {
       return s.retryOr(hubFailureReason(state), () =>
-        this.fail(s, `${hubFailureReason(state)}; nothing was changed`),
+        this.fail(`${hubFailureReason(state)}; nothing was changed`),
       );
     }
     if (!state.registered || !this.ours(state.message)) {
       return this.fail(
-        s,
         `the hub does not show the citizen registered with this operator; nothing was changed (hub: ${clip(state.message)})`,
       );
     }
@@ -165,13 +164,13 @@ export class TransferSteps {
       if (s.spent(timeout)) return s.next('RECONCILE', `no confirmation within ${timeout} s`);
       return s.wait(Math.max(1, timeout - s.elapsed()));
     }
-    const state = await this.ask(s, () => this.d.hub.validateNow(s.row.citizenId));
+    const state = await this.ask(() => this.d.hub.validateNow(s.row.citizenId));
     if (state instanceof HubError) return s.retry(hubFailureReason(state));
     if (state.registered && !this.ours(state.message)) {
-      return this.complete(s, 'confirmed by the destination (req_status 1)', false);
+      return this.complete('confirmed by the destination (req_status 1)', false);
     }
     if (state.registered) {
-      return this.fail(s, 'req_status 1, but the hub shows the citizen still with this operator');
+      return this.fail('req_status 1, but the hub shows the citizen still with this operator');
     }
     return s.retryOr(
       'req_status 1, but the hub does not show the citizen registered yet',
@@ -186,17 +185,16 @@ export class TransferSteps {
 
   /** No confirmation came: the hub says where the citizen is. Asked until it answers. */
   private async reconcile(s: Step): Promise<StepResult> {
-    const state = await this.ask(s, () => this.d.hub.validateNow(s.row.citizenId));
+    const state = await this.ask(() => this.d.hub.validateNow(s.row.citizenId));
     if (state instanceof HubError) return s.retry(hubFailureReason(state));
     if (state.registered && !this.ours(state.message)) {
       return this.complete(
-        s,
         `no confirmation, but the hub shows the citizen with another operator (${clip(state.message)})`,
         true,
       );
     }
     if (state.registered) {
-      return this.fail(s, 'no confirmation, and the hub shows the citizen with this operator');
+      return this.fail('no confirmation, and the hub shows the citizen with this operator');
     }
     return s.failTo('REGISTER_BACK', 'no confirmation, and the hub shows the citizen free');
   }
@@ -217,10 +215,9 @@ export class TransferSteps {
     if (result.failure) return s.retry(`registering back: ${result.failure.reason}`);
     const why = s.row.reason ?? 'the transfer failed';
     if (result.action.outcome === 'REGISTERED') {
-      return this.fail(s, `${why}; registered with this operator again`);
+      return this.fail(`${why}; registered with this operator again`);
     }
     return this.fail(
-      s,
       `${why}; registering back, the hub said the citizen is registered with an operator already (${clip(result.action.message)})`,
     );
   }
@@ -242,7 +239,7 @@ export class TransferSteps {
 
   private async checkFree(s: Step): Promise<StepResult> {
     const budget = this.d.timings.freeWaitSeconds;
-    const state = await this.ask(s, () => this.d.hub.validateNow(s.row.citizenId));
+    const state = await this.ask(() => this.d.hub.validateNow(s.row.citizenId));
     const why =
       state instanceof HubError
         ? hubFailureReason(state)
@@ -284,7 +281,7 @@ export class TransferSteps {
     });
     const before = s.row.reason ? `${s.row.reason}; ` : '';
     const end = (detail: string) =>
-      reqStatus === 1 ? this.complete(s, detail, false) : this.fail(s, `${before}${detail}`);
+      reqStatus === 1 ? this.complete(detail, false) : this.fail(`${before}${detail}`);
     switch (sent.kind) {
       case 'accepted':
         return end(`the origin was told req_status ${reqStatus} (${sent.status})`);
@@ -307,7 +304,7 @@ export class TransferSteps {
     return names(sentence, this.d.identity.name);
   }
 
-  private async ask<T>(_s: Step, call: () => Promise<T>): Promise<T | HubError> {
+  private async ask<T>(call: () => Promise<T>): Promise<T | HubError> {
     try {
       return await call();
     } catch (err) {
@@ -327,7 +324,7 @@ export class TransferSteps {
   }
 
   /** Ends as COMPLETED, with its events (out: `user.transferred` for the local services). */
-  private complete(s: Step, detail: string, reconciled: boolean): StepResult {
+  private complete(detail: string, reconciled: boolean): StepResult {
     return {
       step: 'DONE',
       outcome: 'done',
@@ -356,7 +353,7 @@ export class TransferSteps {
   }
 
   /** Ends as FAILED, saying why, with `transfer.failed`. */
-  private fail(_s: Step, reason: string): StepResult {
+  private fail(reason: string): StepResult {
     return {
       step: 'DONE',
       outcome: 'failed',

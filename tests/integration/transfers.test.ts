@@ -517,7 +517,7 @@ withServices('transfers between operators', () => {
         // runner that dies before recording it, then its claim lapses and another resumes.
         for (let i = 0; i < 10; i++) {
           const [row] = await app.db.select().from(transfers).where(eq(transfers.id, transfer_id));
-          if (!row || row.status !== 'IN_PROGRESS') break;
+          if (row?.status !== 'IN_PROGRESS') break;
           if (row.step === 'UNREGISTER') {
             // The dying process: it made the hub call, never recorded the step.
             const runner = app.transferRunner as NonNullable<App['transferRunner']>;
