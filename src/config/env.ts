@@ -254,6 +254,17 @@ export class ConfigError extends Error {
 
 const MIN_SECRET_BYTES = 32;
 
+/**
+ * Secrets nobody chose: k8s/base/secret.template.yaml's placeholder and the words people type for
+ * one. Long enough to pass the length rule, so they are refused by name in production.
+ */
+const PLACEHOLDER =
+  /^(REPLACE_WITH_AT_LEAST_32_RANDOM_BYTES|.*(change[-_ ]?me|replace[-_ ]?(me|with)|placeholder|your[-_ ]?secret|secret[-_ ]?here|example|dummy).*)$/i;
+
+export function isPlaceholder(secret: string): boolean {
+  return PLACEHOLDER.test(secret.trim());
+}
+
 /** Where each process listens when PORT is unset, so both run side by side on one machine. */
 export const DEFAULT_PORT = { api: 8000, worker: 8001 } as const;
 
@@ -312,6 +323,12 @@ export function loadConfig(
   if (e.NODE_ENV === 'production') {
     const api = role === 'api';
     if (api && e.JWT_SECRET === undefined) problems.push('JWT_SECRET: required in production');
+    if (e.JWT_SECRET !== undefined && isPlaceholder(e.JWT_SECRET)) {
+      problems.push(
+        'JWT_SECRET: is a placeholder (the secret template\'s, or a word like "changeme"); ' +
+          'set it to at least 32 random bytes, e.g. `openssl rand -base64 48`',
+      );
+    }
     const embedded = embeddedDatabaseProblem(e);
     if (embedded) problems.push(embedded);
     if (api && e.REDIS_URL === undefined) {

@@ -167,6 +167,66 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
     });
   }
 
+  it('leaves the replicas of an autoscaled Deployment to its HorizontalPodAutoscaler', () => {
+    for (const overlay of OVERLAYS) {
+      const objects = built[overlay] as K8sObject[];
+      const scaled = objects
+        .filter((o) => o.kind === 'HorizontalPodAutoscaler')
+        .map((h) => h.spec.scaleTargetRef.name as string);
+      expect(scaled, overlay).toContain('citizen-affiliation-api');
+      for (const name of scaled) {
+        expect(
+          find(objects, 'Deployment', name).spec.replicas,
+          `${overlay}: ${name}`,
+        ).toBeUndefined();
+      }
+    }
+  });
+
+  it('disruption budgets are shares (they scale with the replicas); TRUST_PROXY is each overlay own', () => {
+    const base = readYaml('k8s/base/configmap.yaml');
+    expect(base.data.TRUST_PROXY).toBe('false');
+    for (const overlay of OVERLAYS) {
+      const objects = built[overlay] as K8sObject[];
+      for (const pdb of objects.filter((o) => o.kind === 'PodDisruptionBudget')) {
+        const value = pdb.spec.minAvailable ?? pdb.spec.maxUnavailable;
+        expect(String(value), `${overlay}: ${pdb.metadata.name}`).toMatch(/^\d+%$/);
+      }
+      const config = find(objects, 'ConfigMap', 'citizen-affiliation');
+      expect(config.data?.TRUST_PROXY, overlay).toMatch(/^[0-9a-f.:]+\/\d+(,[0-9a-f.:]+\/\d+)*$/);
+    }
+  });
+
+  it('the ServiceMonitor and PrometheusRule carry the label a stock kube-prometheus-stack selects; alerts link their runbooks', () => {
+    for (const overlay of ['staging', 'production']) {
+      const objects = built[overlay] as K8sObject[];
+      for (const kind of ['ServiceMonitor', 'PrometheusRule']) {
+        const object = find(objects, kind, 'citizen-affiliation');
+        expect(object.metadata.labels?.release, `${overlay}: ${kind}`).toBe(
+          'kube-prometheus-stack',
+        );
+      }
+      const rule = find(objects, 'PrometheusRule', 'citizen-affiliation');
+      for (const r of rule.spec.groups.flatMap((g: { rules: unknown[] }) => g.rules)) {
+        expect(r.annotations.runbook_url, r.alert).toMatch(
+          new RegExp(`^https://.+/docs/operations\\.md#${r.alert.toLowerCase()}$`),
+        );
+      }
+    }
+  });
+
+  it('the 5xx alert counts API routes only (probes answering 503 page no one)', () => {
+    const alerts = readYaml('monitoring/alerts.yml');
+    const rule = alerts.groups[0].rules.find(
+      (r: { alert: string }) => r.alert === 'CitizenAffiliationHighErrorRatio',
+    );
+    const selectors = [
+      ...String(rule.expr).matchAll(/http_request_duration_seconds_count\{([^}]*)\}/g),
+    ];
+    expect(selectors).toHaveLength(2);
+    for (const [, labels] of selectors) expect(labels).toContain('route=~"/api/.*"');
+  });
+
   it('production and staging carry the Prometheus operator rules, equal to monitoring/alerts.yml', () => {
     const alerts = readYaml('monitoring/alerts.yml');
     for (const overlay of ['staging', 'production']) {

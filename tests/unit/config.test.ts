@@ -1,8 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import type { z } from 'zod';
-import { ConfigError, envSchema, isPolicy, loadConfig } from '../../src/config/env.js';
+import {
+  ConfigError,
+  envSchema,
+  isPlaceholder,
+  isPolicy,
+  loadConfig,
+} from '../../src/config/env.js';
 import { TUNING, tune } from '../../src/config/tuning.js';
 import { projectRoot } from '../../tools/shared/paths.js';
 
@@ -67,6 +75,24 @@ describe('config', () => {
         AMQP_URL: 'amqp://mq',
       }).jwtSecretGenerated,
     ).toBe(false);
+  });
+
+  it.each([
+    'REPLACE_WITH_AT_LEAST_32_RANDOM_BYTES', // k8s/base/secret.template.yaml's
+    'changeme-changeme-changeme-changeme!!',
+    'please-replace-me-with-a-real-secret-value',
+    'your-secret-here-your-secret-here-1234',
+  ])('refuses the placeholder JWT secret %s in production', (secret) => {
+    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: secret });
+    expect(problems.some((p) => /^JWT_SECRET: is a placeholder/.test(p))).toBe(true);
+  });
+
+  it('the secret template holds a placeholder production refuses', () => {
+    const template = parse(
+      readFileSync(join(projectRoot, 'k8s/base/secret.template.yaml'), 'utf8'),
+    );
+    expect(isPlaceholder(template.stringData.JWT_SECRET)).toBe(true);
+    expect(isPlaceholder(randomBytes(48).toString('base64url'))).toBe(false);
   });
 
   it('refuses a JWT secret shorter than 32 bytes in any environment', () => {
