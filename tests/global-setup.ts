@@ -74,16 +74,12 @@ export default async function setup(project: TestProject) {
   if (amqpUrl) {
     for (const [i, vhost] of vhosts.entries()) {
       try {
-        const ctl = (...args: string[]) =>
-          execFileSync('rabbitmqctl', args, { stdio: 'ignore', timeout: 30_000 });
-        ctl('add_vhost', vhost);
-        const user = new URL(AMQP_URL).username || 'guest';
-        ctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+        await rabbitVhost('add', vhost);
         const url = new URL(AMQP_URL);
         url.pathname = `/${vhost}`;
         vhostUrls[i] = url.toString();
       } catch (err) {
-        problems.push(`RabbitMQ vhost ${vhost} (rabbitmqctl): ${(err as Error).message}`);
+        problems.push(`RabbitMQ vhost ${vhost}: ${(err as Error).message}`);
       }
     }
   }
@@ -122,12 +118,57 @@ export default async function setup(project: TestProject) {
     }
     redis.disconnect();
     for (const [i, vhost] of vhosts.entries()) {
-      if (!vhostUrls[i]) continue;
-      try {
-        execFileSync('rabbitmqctl', ['delete_vhost', vhost], { stdio: 'ignore', timeout: 30_000 });
-      } catch {
-        // the broker is gone; the vhost goes with it
-      }
+      if (vhostUrls[i]) await rabbitVhost('delete', vhost).catch(() => {}); // gone with the broker
     }
   };
+}
+
+/**
+ * Adds (with the test user's permissions) or deletes a RabbitMQ vhost: with `rabbitmqctl` where
+ * the broker runs on this machine, else through the management HTTP API
+ * (`TEST_AMQP_MANAGEMENT_URL`, default http://<amqp user>@<amqp host>:15672), as on a CI runner
+ * whose RabbitMQ is a container.
+ */
+async function rabbitVhost(action: 'add' | 'delete', vhost: string): Promise<void> {
+  const amqp = new URL(AMQP_URL);
+  const user = decodeURIComponent(amqp.username) || 'guest';
+  if (process.env.TEST_AMQP_MANAGEMENT_URL === undefined && hasRabbitmqctl()) {
+    const ctl = (...args: string[]) =>
+      execFileSync('rabbitmqctl', args, { stdio: 'ignore', timeout: 30_000 });
+    if (action === 'delete') return void ctl('delete_vhost', vhost);
+    ctl('add_vhost', vhost);
+    ctl('set_permissions', '-p', vhost, user, '.*', '.*', '.*');
+    return;
+  }
+  const api = new URL(
+    process.env.TEST_AMQP_MANAGEMENT_URL ??
+      `http://${amqp.username || 'guest'}:${amqp.password || 'guest'}@${amqp.hostname}:15672`,
+  );
+  const auth = `Basic ${Buffer.from(`${decodeURIComponent(api.username)}:${decodeURIComponent(api.password)}`).toString('base64')}`;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(new URL(path, `${api.protocol}//${api.host}`), {
+      method,
+      headers: { authorization: auth, 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(30_000),
+    });
+    if (!res.ok) throw new Error(`management API ${method} ${path}: ${res.status}`);
+  };
+  const name = encodeURIComponent(vhost);
+  if (action === 'delete') return call('DELETE', `/api/vhosts/${name}`);
+  await call('PUT', `/api/vhosts/${name}`);
+  await call('PUT', `/api/permissions/${name}/${encodeURIComponent(user)}`, {
+    configure: '.*',
+    write: '.*',
+    read: '.*',
+  });
+}
+
+function hasRabbitmqctl(): boolean {
+  try {
+    execFileSync('rabbitmqctl', ['version'], { stdio: 'ignore', timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -3,13 +3,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { createDatabase } from '../../db/client.js';
 import { outbox } from '../../src/messaging/outbox.table.js';
 import { bearer, buildTestApp, createUser, login, withServices } from '../helpers/app.js';
 import { freshDatabase } from '../helpers/database.js';
 import { runScript, runToEnd } from '../helpers/process.js';
 import { eventually } from '../helpers/wait.js';
+
+// Each test starts processes (tsx, the embedded database) that take 10-25 s on two cores beside
+// the other files: the timeout is a net for a hang, not a speed rule.
+vi.setConfig({ testTimeout: 90_000 });
 
 const databaseUrl = inject('databaseUrl') as string;
 

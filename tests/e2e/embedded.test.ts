@@ -1,9 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { runScript, startServer } from '../helpers/process.js';
 import { eventually } from '../helpers/wait.js';
+
+// Each test starts processes (tsx, the embedded database) that take 10-25 s on two cores beside
+// the other files: the timeout is a net for a hang, not a speed rule.
+vi.setConfig({ testTimeout: 90_000 });
 
 /** The quick start, for real: `npm start` with no configuration (server process, PGlite). */
 describe('embedded mode, end to end', () => {
