@@ -32,6 +32,15 @@ RUN npm prune --omit=dev --no-audit --no-fund \
 
 # ---- runtime ---------------------------------------------------------------------------------
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+# CD passes the version and the commit (docker build --build-arg VERSION=… --build-arg REVISION=…).
+ARG VERSION=0.0.0-dev
+ARG REVISION=unknown
+LABEL org.opencontainers.image.title="citizen-affiliation" \
+      org.opencontainers.image.description="Connectivity service of a Carpeta Ciudadana operator: GovCarpeta, its peers, events" \
+      org.opencontainers.image.source="https://github.com/carpeta-ciudadana/citizen-affiliation" \
+      org.opencontainers.image.documentation="https://github.com/carpeta-ciudadana/citizen-affiliation/blob/main/docs/deployment.md" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}"
 # tini forwards signals to node and reaps zombies (PID 1 does neither by default).
 RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \

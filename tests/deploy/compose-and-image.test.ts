@@ -18,6 +18,18 @@ describe('.dockerignore', () => {
   });
 });
 
+describe('Dockerfile', () => {
+  it('labels the runtime image the OCI way, with the version and commit CD passes', () => {
+    const dockerfile = read('Dockerfile');
+    const runtime = dockerfile.slice(dockerfile.indexOf('AS runtime'));
+    for (const label of ['title', 'description', 'source', 'version', 'revision']) {
+      expect(runtime).toContain(`org.opencontainers.image.${label}=`);
+    }
+    const cd = JSON.stringify(readYaml('.github/workflows/cd.yml').jobs.image.steps);
+    expect(cd).toMatch(/REVISION=\$\{\{ github\.sha \}\}/);
+  });
+});
+
 describe('docker-compose.yml', () => {
   const compose = readYaml('docker-compose.yml');
   const services = compose.services as Record<string, Record<string, any>>;
@@ -34,13 +46,24 @@ describe('docker-compose.yml', () => {
       expect(sourceOfCommand(command)).toMatch(/^src\//);
       expect(service.read_only).toBe(true);
     }
-    // As `docker compose up` sees it with only JWT_SECRET exported: `${NAME:-default}` → default.
-    const interpolated = (env: Record<string, unknown> = {}) => ({
-      ...Object.fromEntries(
-        Object.entries(env).map(([k, v]) => [k, String(v).replace(/^\$\{\w+:-(.*)\}$/, '$1')]),
-      ),
+    // As `docker compose up` sees it with only the required secrets exported: `${NAME:-default}`
+    // is its default, `${NAME:?message}` the value exported.
+    const exported: Record<string, string> = {
       JWT_SECRET: 'x'.repeat(40),
-    });
+      RABBITMQ_PASSWORD: 'abc123',
+      GRAFANA_ADMIN_PASSWORD: 'abc123',
+    };
+    const interpolated = (env: Record<string, unknown> = {}) =>
+      Object.fromEntries(
+        Object.entries(env).map(([k, v]) => [
+          k,
+          String(v).replace(
+            /\$\{(\w+):([-?])([^}]*)\}/g,
+            (_m, name: string, op: string, rest: string) =>
+              op === '-' ? rest : (exported[name] ?? ''),
+          ),
+        ]),
+      );
     const api = loadConfig(interpolated(services.api?.environment));
     expect(api.operator).toMatchObject({ id: expect.any(String), simulated: false });
     expect(() => loadConfig(interpolated(services.worker?.environment), 'worker')).not.toThrow();
@@ -57,6 +80,27 @@ describe('docker-compose.yml', () => {
     expect(services.postgres?.image).toMatch(/^postgres:16/);
     expect(services.redis?.image).toMatch(/^redis:7/);
     expect(services.rabbitmq?.image).toMatch(/management/);
+  });
+
+  it('infrastructure: pinned, restarted, really ready; admin UIs on loopback with credentials from the environment', () => {
+    for (const name of ['postgres', 'redis', 'rabbitmq', 'prometheus', 'grafana']) {
+      const service = services[name] as Record<string, any>;
+      expect(service.image, name).toMatch(/:v?\d+\.\d+/);
+      expect(service.restart, name).toBe('unless-stopped');
+    }
+    expect(services.rabbitmq?.hostname).toBe('rabbitmq');
+    expect(String(services.postgres?.healthcheck.test)).toMatch(/pg_isready -h /);
+    for (const name of ['rabbitmq', 'prometheus', 'grafana', 'hub-sim']) {
+      for (const port of services[name]?.ports ?? [])
+        expect(String(port), name).toMatch(/^127\.0\.0\.1:/);
+    }
+    expect(services.rabbitmq?.environment.RABBITMQ_DEFAULT_PASS).toMatch(
+      /^\$\{RABBITMQ_PASSWORD:\?/,
+    );
+    expect(services.grafana?.environment.GF_SECURITY_ADMIN_PASSWORD).toMatch(
+      /^\$\{GRAFANA_ADMIN_PASSWORD:\?/,
+    );
+    expect(JSON.stringify(compose)).not.toMatch(/guest:guest|PASSWORD: admin/);
   });
 
   it('provisions Prometheus and Grafana from files in the repo', () => {

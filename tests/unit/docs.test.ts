@@ -40,6 +40,9 @@ describe('docs stay true', () => {
       'AUTH_SHARE', // the k6 scripts'
       'CITIZEN_POPULATION',
       'MAX_VUS',
+      'RABBITMQ_PASSWORD', // docker-compose.yml's
+      'RABBITMQ_USER',
+      'GRAFANA_ADMIN_PASSWORD',
     ]);
     const otherTools = /^(BENCH|TEST|HUB_SIM|KUBECONFIG)_/; // the bench, the tests, the simulator, CD
     const files = ['README.md', 'tests/load/README.md', ...docs.map((f) => `docs/${f}`)];
