@@ -7,6 +7,7 @@ import {
   type K8sObject,
   kubectlAvailable,
   kustomize,
+  read,
   readYaml,
   sourceOfCommand,
 } from '../helpers/deploy.js';
@@ -30,8 +31,14 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
   let app: App;
   const secretKeys = Object.keys(readYaml('k8s/base/secret.template.yaml').stringData);
   const built = Object.fromEntries(OVERLAYS.map((o) => [o, kustomize(`k8s/overlays/${o}`)]));
+  /** An object by kind and name; a generated ConfigMap by its name before the hash suffix. */
   const find = (objects: K8sObject[], kind: string, name: string) => {
-    const found = objects.find((o) => o.kind === kind && o.metadata.name === name);
+    const found = objects.find(
+      (o) =>
+        o.kind === kind &&
+        (o.metadata.name === name ||
+          (kind === 'ConfigMap' && new RegExp(`^${name}-[a-z0-9]{10}$`).test(o.metadata.name))),
+    );
     if (!found) throw new Error(`no ${kind}/${name}`);
     return found;
   };
@@ -67,7 +74,7 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
           const from = containersOf(d)[0].envFrom.map(
             (e: Record<string, { name: string }>) => Object.values(e)[0]?.name,
           );
-          expect(from).toEqual(['citizen-affiliation', 'citizen-affiliation']);
+          expect(from).toEqual([config.metadata.name, 'citizen-affiliation']); // ConfigMap, Secret
         }
         const sim = objects.find(
           (o) => o.metadata.name === 'govcarpeta-simulator' && o.kind === 'Deployment',
@@ -167,6 +174,24 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
     });
   }
 
+  it('the ConfigMap is generated with a hash of its contents, and every workload refers to that name', () => {
+    const names = new Set<string>();
+    for (const overlay of OVERLAYS) {
+      const objects = built[overlay] as K8sObject[];
+      const config = find(objects, 'ConfigMap', 'citizen-affiliation');
+      expect(config.metadata.name).toMatch(/^citizen-affiliation-[a-z0-9]{10}$/);
+      names.add(config.metadata.name);
+      const refs = objects
+        .flatMap((o) => containersOf(o))
+        .flatMap((c: { envFrom?: { configMapRef?: { name: string } }[] }) => c.envFrom ?? [])
+        .map((e) => e.configMapRef?.name)
+        .filter(Boolean);
+      expect(refs.length, overlay).toBeGreaterThan(0);
+      for (const ref of refs) expect(ref, overlay).toBe(config.metadata.name);
+    }
+    expect(names.size, 'each overlay settings, each its own hash').toBe(OVERLAYS.length);
+  });
+
   it('leaves the replicas of an autoscaled Deployment to its HorizontalPodAutoscaler', () => {
     for (const overlay of OVERLAYS) {
       const objects = built[overlay] as K8sObject[];
@@ -184,8 +209,7 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
   });
 
   it('disruption budgets are shares (they scale with the replicas); TRUST_PROXY is each overlay own', () => {
-    const base = readYaml('k8s/base/configmap.yaml');
-    expect(base.data.TRUST_PROXY).toBe('false');
+    expect(read('k8s/base/config.env')).toMatch(/^TRUST_PROXY=false$/m);
     for (const overlay of OVERLAYS) {
       const objects = built[overlay] as K8sObject[];
       for (const pdb of objects.filter((o) => o.kind === 'PodDisruptionBudget')) {

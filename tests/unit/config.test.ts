@@ -137,7 +137,7 @@ describe('config', () => {
   it('has only settings an operator sets: each in a deployment file, or marked as a policy', () => {
     const deployments = [
       'docker-compose.yml',
-      'k8s/base/configmap.yaml',
+      'k8s/base/config.env',
       'k8s/base/secret.template.yaml',
       'k8s/base/api-deployment.yaml',
       'k8s/base/worker-deployment.yaml',
