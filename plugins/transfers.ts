@@ -33,14 +33,7 @@ export default fp<Settings>(
         ...config.PEER_ALLOWED_HOSTS,
         ...(app.simulatedPeerUrl ? [hostPort(new URL(app.simulatedPeerUrl))] : []),
       ],
-      listedHosts: async () => {
-        const { operators } = await app.directory.list();
-        const hosts = new Set<string>();
-        for (const o of operators) {
-          if (o.transferUrl) hosts.add(new URL(o.transferUrl).hostname.toLowerCase());
-        }
-        return hosts;
-      },
+      listedHosts: () => app.directory.transferHosts(),
     });
     const peers = new PeerClient(guard, t.peerTimeoutMs);
     const { operator } = config;

@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace';
 import { parseEnv } from '../config/env.js';
-import { buildPeerSimulator } from '../hub/peer-simulator.js';
-import { buildHubSimulator, SIMULATED_OPERATOR, simulatorEnvSchema } from '../hub/simulator.js';
+import { startPeerBeside } from '../hub/peer-simulator.js';
+import { buildHubSimulator, simulatorEnvSchema } from '../hub/simulator.js';
 
 /**
  * `npm run hub:sim`: the GovCarpeta simulator on its own (a development tool; see
@@ -21,11 +21,9 @@ closeWithGrace({ delay: 5000 }, async () => {
   await sim.app.close();
 });
 const hubUrl = await sim.app.listen({ host: env.HUB_SIM_HOST, port: env.HUB_SIM_PORT });
-const peer = buildPeerSimulator({
+const peer = await startPeerBeside(
+  sim,
   hubUrl,
-  operator: SIMULATED_OPERATOR,
-  logger: { level: env.LOG_LEVEL },
-});
-await peer.app.listen({ host: env.HUB_SIM_HOST, port: env.HUB_SIM_PEER_PORT });
-const entry = sim.directory.find((o) => o._id === SIMULATED_OPERATOR.id);
-if (entry) entry.transferAPIURL = `${peer.baseUrl}/api/transferCitizen`;
+  { host: env.HUB_SIM_HOST, port: env.HUB_SIM_PEER_PORT },
+  { level: env.LOG_LEVEL },
+);

@@ -5,8 +5,8 @@ import type { ExpiringStore } from '../stores/store.js';
 import { HubClient, type HubClientOptions } from './client.js';
 import { type BreakerOptions, HubGateway } from './gateway.js';
 import { hubMetrics } from './metrics.js';
-import { buildPeerSimulator } from './peer-simulator.js';
-import { buildHubSimulator, SIMULATED_OPERATOR } from './simulator.js';
+import { startPeerBeside } from './peer-simulator.js';
+import { buildHubSimulator } from './simulator.js';
 
 export interface Hub {
   gateway: HubGateway;
@@ -44,11 +44,8 @@ export async function createHub(
     const sim = buildHubSimulator();
     baseUrl = await sim.app.listen({ host: '127.0.0.1', port: 0 });
     // A peer operator to transfer citizens to and from: the directory's "Operador Ciudadano".
-    const peer = buildPeerSimulator({ hubUrl: baseUrl, operator: SIMULATED_OPERATOR });
-    await peer.app.listen({ host: '127.0.0.1', port: 0 });
+    const peer = await startPeerBeside(sim, baseUrl, { host: '127.0.0.1', port: 0 });
     peerUrl = peer.baseUrl;
-    const entry = sim.directory.find((o) => o._id === SIMULATED_OPERATOR.id);
-    if (entry) entry.transferAPIURL = ` ${peerUrl}/api/transferCitizen`;
     closeSimulator = async () => {
       await peer.app.close();
       await sim.app.close();

@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { request } from 'undici';
 import { z } from 'zod';
+import { type HubSimulator, SIMULATED_OPERATOR } from './simulator.js';
 
 /**
  * A stand-in for another operator, for development and tests only (like the hub simulator, and
@@ -174,4 +175,22 @@ async function postJson(
   } catch (err) {
     return { status: 0, body: (err as Error).message };
   }
+}
+
+/**
+ * The hub simulator's own peer: "Operador Ciudadano" (the operator of the ids the simulator
+ * knows), listening on `listen` and listed in `hub`'s directory with its transfer URL (after a
+ * stray space, as real entries have). Used by the embedded defaults and `npm run hub:sim`.
+ */
+export async function startPeerBeside(
+  hub: HubSimulator,
+  hubUrl: string,
+  listen: { host: string; port: number },
+  logger?: FastifyServerOptions['logger'],
+): Promise<PeerSimulator> {
+  const peer = buildPeerSimulator({ hubUrl, operator: SIMULATED_OPERATOR, logger });
+  await peer.app.listen(listen);
+  const entry = hub.directory.find((o) => o._id === SIMULATED_OPERATOR.id);
+  if (entry) entry.transferAPIURL = ` ${peer.baseUrl}/api/transferCitizen`;
+  return peer;
 }

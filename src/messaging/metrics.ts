@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Db } from '../../db/client.js';
-import { within } from '../shared/timing.js';
+import { sharedRead, within } from '../shared/timing.js';
 import type { Broker } from './broker.js';
 import { pendingStats } from './outbox.repository.js';
 
@@ -13,31 +13,14 @@ export interface EventMetrics {
 /** Relay metrics, plus the outbox backlog read from Postgres at each scrape. */
 export function eventMetrics(registry: Registry, db: Db): EventMetrics {
   const registers = [registry];
-  let pending = 0;
-  let oldestAge = 0;
-  let lastRead: Promise<void> | undefined;
   // One query per scrape serves both gauges; a failing database leaves the last values.
-  const read = () => {
-    lastRead ??= pendingStats(db)
-      .then((stats) => {
-        pending = stats.count;
-        oldestAge = stats.oldestSeconds;
-      })
-      .catch(() => {})
-      .finally(() => {
-        setImmediate(() => {
-          lastRead = undefined;
-        });
-      });
-    return lastRead;
-  };
+  const read = sharedRead(() => pendingStats(db), { count: 0, oldestSeconds: 0 });
   new Gauge({
     name: 'outbox_pending_events',
     help: 'Events committed but not yet confirmed by RabbitMQ.',
     registers,
     async collect() {
-      await read();
-      this.set(pending);
+      this.set((await read()).count);
     },
   });
   new Gauge({
@@ -45,8 +28,7 @@ export function eventMetrics(registry: Registry, db: Db): EventMetrics {
     help: 'Age of the oldest event waiting in the outbox (0 when none).',
     registers,
     async collect() {
-      await read();
-      this.set(oldestAge);
+      this.set((await read()).oldestSeconds);
     },
   });
   return {

@@ -33,6 +33,7 @@ export function directoryMetrics(registry: Registry) {
 export class OperatorDirectory {
   private copy: { operators: DirectoryEntry[]; fetchedAt: Date } | undefined;
   private fetching: Promise<DirectoryView> | undefined;
+  private readonly hostsOf = new WeakMap<DirectoryEntry[], Map<string, DirectoryEntry>>();
 
   constructor(
     private readonly hub: HubGateway,
@@ -57,6 +58,24 @@ export class OperatorDirectory {
   async find(operatorId: string, options: { fresh?: boolean } = {}) {
     const view = await this.list(options);
     return { entry: view.operators.find((o) => o.operatorId === operatorId), view };
+  }
+
+  /**
+   * The operators by the host of their transfer URL (lowercase): the hosts this service may call
+   * as peers, and who a callback's host belongs to. Worked out once per copy of the directory.
+   */
+  async transferHosts(): Promise<ReadonlyMap<string, DirectoryEntry>> {
+    const { operators } = await this.list();
+    let hosts = this.hostsOf.get(operators);
+    if (!hosts) {
+      hosts = new Map();
+      for (const o of operators) {
+        const host = o.transferUrl && new URL(o.transferUrl).hostname.toLowerCase();
+        if (host && !hosts.has(host)) hosts.set(host, o); // the first, as the directory lists them
+      }
+      this.hostsOf.set(operators, hosts);
+    }
+    return hosts;
   }
 
   private async fetch(): Promise<DirectoryView> {

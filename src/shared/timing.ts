@@ -28,3 +28,29 @@ export function oncePer(ms: number, now: () => number = Date.now): () => boolean
     return true;
   };
 }
+
+/**
+ * One call of `read` shared by every caller until the current turn of the event loop ends: the
+ * gauges collected in one metrics scrape run one query between them. When `read` fails, the last
+ * value it gave is returned (`initial` before any): a database blip keeps the gauges as they were.
+ */
+export function sharedRead<T>(read: () => Promise<T>, initial: T): () => Promise<T> {
+  let last = initial;
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= read()
+      .then(
+        (value) => {
+          last = value;
+          return value;
+        },
+        () => last,
+      )
+      .finally(() =>
+        setImmediate(() => {
+          pending = undefined;
+        }),
+      );
+    return pending;
+  };
+}

@@ -1,6 +1,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Db } from '../../db/client.js';
 import { TRANSFER_DIRECTIONS } from '../shared/enums.js';
+import { sharedRead } from '../shared/timing.js';
 import { inProgressStats } from './transfers.repository.js';
 
 export type TransferMetrics = ReturnType<typeof transferMetrics>;
@@ -12,13 +13,8 @@ export type TransferMetrics = ReturnType<typeof transferMetrics>;
  */
 export function transferMetrics(registry: Registry, db: Db) {
   const registers = [registry];
-  let last: Promise<Awaited<ReturnType<typeof inProgressStats>>> | undefined;
-  const read = () => {
-    last ??= inProgressStats(db)
-      .catch(() => [])
-      .finally(() => setImmediate(() => (last = undefined)));
-    return last;
-  };
+  // One query per scrape serves both gauges; a failing database leaves the last values.
+  const read = sharedRead(() => inProgressStats(db), []);
   const byDirection = async (gauge: Gauge<'direction'>, pick: 'count' | 'oldestSeconds') => {
     const stats = await read();
     for (const direction of TRANSFER_DIRECTIONS) {

@@ -64,7 +64,7 @@ export interface PeerGuardOptions {
   /** PEER_ALLOWED_HOSTS: `host:port` entries allowed without the address checks. */
   allowedHosts: string[];
   /** The hosts (lowercase, no port) the directory lists for some operator. */
-  listedHosts: () => Promise<Set<string>>;
+  listedHosts: () => Promise<{ has(host: string): boolean }>;
   /** For tests: the resolver (node's dns.lookup by default). */
   resolve?: (host: string) => Promise<LookupAddress[]>;
 }

@@ -394,8 +394,7 @@ export class TransferService {
   private async originOf(confirmUrl: string) {
     try {
       const host = new URL(confirmUrl).hostname.toLowerCase();
-      const { operators } = await this.o.directory.list();
-      return operators.find((o) => o.transferUrl && new URL(o.transferUrl).hostname === host);
+      return (await this.o.directory.transferHosts()).get(host);
     } catch {
       return undefined;
     }
