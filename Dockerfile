@@ -6,10 +6,14 @@
 #   create a user   node dist/src/cli/user-create.js --username … --role …
 #   retention once  node dist/src/cli/retention.js
 # tests/deploy/image-build.test.ts runs these stages as a script and starts the result.
-ARG NODE_VERSION=24
+# The base image, pinned by digest (the tag says which Node.js it holds; the digest is what is
+# pulled). Bump both together: `docker buildx imagetools inspect node:24-bookworm-slim` prints
+# the current digest, or let Dependabot (.github/dependabot.yml) open the pull request. .ci/run
+# runs the tests on this same Node.js version (IMAGE_NODE). docs/deployment.md#the-image
+ARG NODE_IMAGE=node:24.18.0-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d
 
 # ---- every dependency, with patches/ applied (see patches/README.md) --------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS deps
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY patches ./patches
@@ -26,12 +30,15 @@ COPY db ./db
 RUN npm run build
 
 # ---- the production dependencies only (patched; patch-package and the tools removed) ---------
+# PGlite, the embedded database of the quick start, goes too: production runs on Postgres
+# (DATABASE_URL is required there) and the code loads PGlite only without one.
 FROM deps AS prod-deps
 RUN npm prune --omit=dev --no-audit --no-fund \
-  && npm cache clean --force
+  && npm cache clean --force \
+  && rm -rf node_modules/@electric-sql
 
 # ---- runtime ---------------------------------------------------------------------------------
-FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 # CD passes the version and the commit (docker build --build-arg VERSION=… --build-arg REVISION=…).
 ARG VERSION=0.0.0-dev
 ARG REVISION=unknown
@@ -41,10 +48,15 @@ LABEL org.opencontainers.image.title="citizen-affiliation" \
       org.opencontainers.image.documentation="https://github.com/carpeta-ciudadana/citizen-affiliation/blob/main/docs/deployment.md" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}"
-# tini forwards signals to node and reaps zombies (PID 1 does neither by default).
+# tini forwards signals to node and reaps zombies (PID 1 does neither by default). npm, npx and
+# corepack are removed: nothing runs them in the container (every command is `node dist/…`), and
+# they are the image's largest source of scanner findings.
 RUN apt-get update \
   && apt-get install -y --no-install-recommends tini \
-  && rm -rf /var/lib/apt/lists/*
+  && rm -rf /var/lib/apt/lists/* \
+  && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
+    /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /usr/local/bin/yarn \
+    /usr/local/bin/yarnpkg /opt/yarn-*
 # PORT is left unset: the API listens on 8000 and the worker on 8001, each by default.
 ENV NODE_ENV=production \
     HOST=0.0.0.0

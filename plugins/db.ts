@@ -15,7 +15,7 @@ declare module 'fastify' {
  */
 export default fp<Settings>(
   async (app, { config, tuning }) => {
-    const database = createDatabase({
+    const database = await createDatabase({
       databaseUrl: config.DATABASE_URL,
       dataDir: config.DATA_DIR,
       poolMax: config.DATABASE_POOL_MAX,

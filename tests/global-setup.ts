@@ -42,7 +42,7 @@ export default async function setup(project: TestProject) {
     const url = new URL(ADMIN_URL);
     url.pathname = `/${dbName}`;
     databaseUrl = url.toString();
-    const database = createDatabase({ databaseUrl, dataDir: 'unused' });
+    const database = await createDatabase({ databaseUrl, dataDir: 'unused' });
     await database.migrate();
     await database.close();
   } catch (err) {

@@ -19,7 +19,11 @@ export function databaseEnv(env: NodeJS.ProcessEnv = process.env) {
  */
 export async function openDatabase(env: NodeJS.ProcessEnv = process.env): Promise<Database> {
   const { DATABASE_URL, DATA_DIR } = databaseEnv(env);
-  const database = createDatabase({ databaseUrl: DATABASE_URL, dataDir: DATA_DIR, poolMax: 1 });
+  const database = await createDatabase({
+    databaseUrl: DATABASE_URL,
+    dataDir: DATA_DIR,
+    poolMax: 1,
+  });
   if (database.kind === 'pglite') {
     try {
       await database.migrate();

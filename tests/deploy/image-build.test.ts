@@ -65,6 +65,13 @@ withBroker('the image, its Dockerfile run as a script', () => {
     expect(runtime.meta.USER).toBe('node');
     expect(runtime.meta.ENTRYPOINT).toEqual(['/usr/bin/tini', '--']);
     expect(runtime.skipped.join('\n')).toMatch(/apt-get install .*\btini\b/);
+    // no package manager in the runtime: nothing there runs npm, npx or corepack
+    for (const tool of ['npm', 'npx', 'corepack']) {
+      expect(runtime.skipped.join('\n')).toMatch(
+        new RegExp(`rm -rf [^&]*/usr/local/bin/${tool}\\b`),
+      );
+    }
+    expect(runtime.skipped.join('\n')).toMatch(/rm -rf \/usr\/local\/lib\/node_modules\/npm /);
     expect(readdirSync(runtime.dir).sort()).toEqual([
       'dist',
       'migrations',
@@ -78,8 +85,12 @@ withBroker('the image, its Dockerfile run as a script', () => {
     const tools = locked.filter(([, p]) => p.dev).map(([path]) => path);
     expect(tools).toContain('node_modules/patch-package');
     expect(tools.filter(shipped), 'only devDependencies need these').toEqual([]);
+    // every production dependency but the embedded database (production runs on Postgres)
+    const embedded = (path: string) => path.startsWith('node_modules/@electric-sql/');
     const needed = locked.filter(([, p]) => !p.dev && !p.optional).map(([path]) => path);
-    expect(needed.filter((path) => !shipped(path))).toEqual([]);
+    expect(needed.filter((path) => !shipped(path) && !embedded(path))).toEqual([]);
+    expect(needed.some(embedded), 'the quick start runs on PGlite').toBe(true);
+    expect(needed.filter(embedded).filter(shipped), 'PGlite stays out of the image').toEqual([]);
     const patches = readdirSync(join(projectRoot, 'patches')).filter((f) => f.endsWith('.patch'));
     expect(patches.length).toBeGreaterThan(0);
     for (const patch of patches) {

@@ -217,7 +217,7 @@ describe.skipIf(!databaseUrl)('a command that fails', () => {
 describe.skipIf(!databaseUrl)('npm run retention', () => {
   it('deletes, once, what has done its job, says how much per table, and keeps the rest', async () => {
     const fresh = await freshDatabase();
-    const database = createDatabase({ databaseUrl: fresh.url, dataDir: 'unused' });
+    const database = await createDatabase({ databaseUrl: fresh.url, dataDir: 'unused' });
     try {
       const at = (hours: number) => new Date(Date.now() - hours * 3_600_000);
       const event = (sentHoursAgo: number | null) => ({

@@ -23,7 +23,7 @@ withBroker('crash and shutdown: SIGKILL between commit and publish, SIGTERM unde
     const proxy = await TcpProxy.forUrl(amqpUrl as string).start();
     const exchange = testExchange();
     broker.track(exchange);
-    const database = createDatabase({ databaseUrl: db.url, dataDir: 'unused' });
+    const database = await createDatabase({ databaseUrl: db.url, dataDir: 'unused' });
     await insertUser(database.db, {
       username: 'crash',
       passwordHash: await hashPassword('crash-test-password', { N: 2 ** 10, r: 8, p: 1 }),

@@ -21,7 +21,7 @@ withServices('transfers survive SIGKILL', () => {
     const db = await freshDatabase();
     const hub = await startHub();
     const peer = await startPeer(hub);
-    const database = createDatabase({ databaseUrl: db.url, dataDir: 'unused' });
+    const database = await createDatabase({ databaseUrl: db.url, dataDir: 'unused' });
     await insertUser(database.db, {
       username: 'transfers',
       passwordHash: await hashPassword('transfer-crash-password', { N: 2 ** 10, r: 8, p: 1 }),

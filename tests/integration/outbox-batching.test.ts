@@ -14,7 +14,7 @@ describe.skipIf(!inject('databaseUrl'))('outbox: decisions of concurrent request
 
   beforeAll(async () => {
     fresh = await freshDatabase();
-    database = createDatabase({ databaseUrl: fresh.url, dataDir: 'unused' });
+    database = await createDatabase({ databaseUrl: fresh.url, dataDir: 'unused' });
   });
   afterAll(async () => {
     await database?.close();

@@ -122,7 +122,7 @@ function retentionSuite(open: () => Promise<{ database: Database; close: () => P
 describe.skipIf(!inject('databaseUrl'))('retention on Postgres', () => {
   retentionSuite(async () => {
     const fresh = await freshDatabase();
-    const database = createDatabase({ databaseUrl: fresh.url, dataDir: 'unused' });
+    const database = await createDatabase({ databaseUrl: fresh.url, dataDir: 'unused' });
     return {
       database,
       close: async () => {
@@ -135,7 +135,7 @@ describe.skipIf(!inject('databaseUrl'))('retention on Postgres', () => {
 
 describe('retention on embedded PGlite', () => {
   retentionSuite(async () => {
-    const database = createDatabase({ dataDir: 'memory://' });
+    const database = await createDatabase({ dataDir: 'memory://' });
     await database.migrate();
     return { database, close: () => database.close() };
   });

@@ -6,7 +6,7 @@ import { ensureBootstrapAdmin } from '../../src/auth/users.service.js';
 
 let database: Database;
 beforeAll(async () => {
-  database = createDatabase({ dataDir: 'memory://' });
+  database = await createDatabase({ dataDir: 'memory://' });
   await database.migrate();
 });
 afterAll(() => database.close());

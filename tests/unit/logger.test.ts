@@ -49,7 +49,7 @@ describe('logger', () => {
   // Drizzle's DrizzleQueryError carries the query's parameters (a check's citizen id, a batch of
   // decisions) in its message, its stack and a `params` field.
   it('logs a failed query with its SQL and its cause, never its parameters', async () => {
-    const database = createDatabase({ dataDir: 'memory://' });
+    const database = await createDatabase({ dataDir: 'memory://' });
     const failure = await database.db
       .execute(sql`select ${'1000123456'}::int + no_such_column`)
       .catch((err: unknown) => err);

@@ -22,7 +22,7 @@ describe('SessionService', () => {
   let sessions: SessionService;
 
   beforeAll(async () => {
-    database = createDatabase({ dataDir: 'memory://' });
+    database = await createDatabase({ dataDir: 'memory://' });
     await database.migrate();
     sessions = new SessionService({
       db: database.db,

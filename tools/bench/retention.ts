@@ -20,7 +20,7 @@ const INDEX = process.env.INDEX ?? 'none';
 const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const scratch = await scratchDatabase(server, `retention_bench_${Date.now()}`);
-const database = createDatabase({ databaseUrl: scratch.url, dataDir: 'unused' });
+const database = await createDatabase({ databaseUrl: scratch.url, dataDir: 'unused' });
 try {
   const { db } = database;
   if (INDEX === 'brin') await db.execute(sql`create index on outbox using brin (sent_at)`);

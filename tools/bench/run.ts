@@ -67,7 +67,7 @@ let scratch: ScratchDatabase | undefined;
 
 async function setupDatabase(): Promise<string> {
   scratch = await scratchDatabase(PG, dbName);
-  const database = createDatabase({ databaseUrl: scratch.url, dataDir: 'unused' });
+  const database = await createDatabase({ databaseUrl: scratch.url, dataDir: 'unused' });
   await insertUser(database.db, {
     username: 'bench',
     passwordHash: await hashPassword('bench-password'),

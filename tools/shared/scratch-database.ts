@@ -24,7 +24,7 @@ export async function scratchDatabase(serverUrl: string, name: string): Promise<
   };
   try {
     await admin.unsafe(`create database "${name}"`);
-    const database = createDatabase({ databaseUrl: url.toString(), dataDir: 'unused' });
+    const database = await createDatabase({ databaseUrl: url.toString(), dataDir: 'unused' });
     try {
       await database.migrate();
     } finally {
