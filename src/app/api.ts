@@ -85,7 +85,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
         ...settings,
         limit: { max: t.peerRateLimitMax, nameSpace: 'peer-rate-limit:' },
       });
-      await peers.register(peerTransferRoutes, { ...limits, bodyLimitBytes: 262_144 });
+      await peers.register(peerTransferRoutes, {
+        ...limits,
+        bodyLimitBytes: settings.tuning.peerBodyLimitBytes,
+      });
     },
     { prefix: '/api' },
   );

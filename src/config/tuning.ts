@@ -12,6 +12,8 @@ export const TUNING = {
   requestTimeoutMs: 30_000,
   /** Largest request body accepted (413 above); a route that needs more sets its own. */
   bodyLimitBytes: 65_536,
+  /** The peer transfer endpoints' body limit: a citizen with its list of documents. */
+  peerBodyLimitBytes: 262_144,
   /** Answer 503 while the event loop lags more than this (0: off). */
   maxEventLoopDelayMs: 1000,
   /** Answer 503 while the heap is larger than this (0: off; the pod's memory limit applies). */

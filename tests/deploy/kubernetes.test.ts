@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app/api.js';
 import { DEFAULT_PORT, envSchema, loadConfig } from '../../src/config/env.js';
 import { simulatorEnvSchema } from '../../src/hub/simulator.js';
+import { generated } from '../../tools/monitoring/generate.js';
 import {
   containersOf,
   type K8sObject,
@@ -11,6 +12,8 @@ import {
   readYaml,
   sourceOfCommand,
 } from '../helpers/deploy.js';
+import { unknownFields, validateModels } from '../helpers/k8s-schema.js';
+import { metricNames } from '../helpers/promql.js';
 
 const OVERLAYS = ['development', 'staging', 'production'];
 const REQUIRED_IN_PRODUCTION = [
@@ -112,8 +115,13 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
             expect(app.hasRoute({ method: 'GET', url: path }), `${probe} ${path}`).toBe(true);
             expect(c[probe].httpGet.port).toBe(c.ports[0].name);
           }
+          // started = every dependency answered once (a version that cannot reach them never
+          // takes traffic); ready = the process serves (a shared dependency's blip does not take
+          // every pod out of the Service at once): docs/deployment.md#probes
+          expect(c.startupProbe.httpGet.path).toBe('/health/ready');
           expect(c.livenessProbe.httpGet.path).toBe('/health/live');
-          expect(c.readinessProbe.httpGet.path).toBe('/health/ready');
+          expect(c.readinessProbe.httpGet.path).toBe('/health/live');
+          expect(c.startupProbe.timeoutSeconds).toBeGreaterThan(2); // /health/ready waits up to 2 s
         }
       });
 
@@ -121,7 +129,8 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
         for (const o of objects) {
           for (const c of containersOf(o)) {
             expect(sourceOfCommand(c.command)).toMatch(/^src\//);
-            expect(c.image).toMatch(/^ghcr\.io\/.+:(?!latest$)[\w.-]+$/);
+            // a digest, or the tag CD pushes (.github/scripts/pin-image.sh writes either)
+            expect(c.image).toMatch(/^ghcr\.io\/[^:@]+(@sha256:[0-9a-f]{64}|:main)$/);
           }
         }
         expect(sourceOfCommand(containersOf(api)[0].command)).toBe('src/server.ts');
@@ -159,7 +168,8 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
           'HorizontalPodAutoscaler/citizen-affiliation-api',
           'PodDisruptionBudget/citizen-affiliation-api',
           'NetworkPolicy/default-deny',
-          'NetworkPolicy/citizen-affiliation',
+          'NetworkPolicy/citizen-affiliation-api-ingress',
+          'NetworkPolicy/citizen-affiliation-postgres',
           'Job/citizen-affiliation-migrate',
         ]) {
           expect(kinds).toContain(k);
@@ -251,16 +261,206 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
     for (const [, labels] of selectors) expect(labels).toContain('route=~"/api/.*"');
   });
 
-  it('production and staging carry the Prometheus operator rules, equal to monitoring/alerts.yml', () => {
-    const alerts = readYaml('monitoring/alerts.yml');
+  it('production and staging carry the Prometheus operator rules and the Grafana dashboard, generated from monitoring/', () => {
+    for (const [file, make] of Object.entries(generated)) {
+      expect(read(file), `${file}: npm run monitoring:generate`).toBe(make());
+    }
+    const groups = ['monitoring/alerts.yml', 'monitoring/alerts-kubernetes.yml'].flatMap(
+      (file) => readYaml(file).groups,
+    );
+    const dashboard = JSON.parse(read('monitoring/grafana/dashboards/citizen-affiliation.json'));
     for (const overlay of ['staging', 'production']) {
-      const rule = find(built[overlay] as K8sObject[], 'PrometheusRule', 'citizen-affiliation');
-      expect(rule.spec).toEqual(alerts);
-      find(built[overlay] as K8sObject[], 'ServiceMonitor', 'citizen-affiliation');
+      const objects = built[overlay] as K8sObject[];
+      expect(find(objects, 'PrometheusRule', 'citizen-affiliation').spec.groups).toEqual(groups);
+      find(objects, 'ServiceMonitor', 'citizen-affiliation');
+      const board = find(objects, 'ConfigMap', 'citizen-affiliation-dashboard');
+      expect(board.metadata.labels?.grafana_dashboard).toBe('1');
+      expect(JSON.parse(board.data?.['citizen-affiliation.json'] ?? '')).toEqual(dashboard);
     }
     const prod = built.production as K8sObject[];
     expect(find(prod, 'HorizontalPodAutoscaler', 'citizen-affiliation-api').spec.minReplicas).toBe(
       3,
     );
   });
+
+  it('Kubernetes alerts: pods not ready, crash loops, the autoscaler at its maximum, memory near the limit', () => {
+    const rules = readYaml('monitoring/alerts-kubernetes.yml').groups.flatMap(
+      (g: { rules: unknown[] }) => g.rules,
+    ) as { alert: string; expr: string }[];
+    const byName = Object.fromEntries(rules.map((r) => [r.alert, metricNames(r.expr)]));
+    expect(byName.CitizenAffiliationPodNotReady).toContain('kube_pod_status_ready');
+    expect(byName.CitizenAffiliationCrashLooping).toContain(
+      'kube_pod_container_status_waiting_reason',
+    );
+    expect(byName.CitizenAffiliationAutoscalerAtMax).toEqual(
+      expect.arrayContaining([
+        'kube_horizontalpodautoscaler_status_current_replicas',
+        'kube_horizontalpodautoscaler_spec_max_replicas',
+      ]),
+    );
+    expect(byName.CitizenAffiliationMemoryNearLimit).toEqual(
+      expect.arrayContaining([
+        'container_memory_working_set_bytes',
+        'kube_pod_container_resource_limits',
+      ]),
+    );
+    // they read only what kube-state-metrics and cAdvisor export (the service's own metrics are
+    // monitoring/alerts.yml's, checked against /metrics in tests/integration/monitoring.test.ts)
+    for (const [alert, names] of Object.entries(byName)) {
+      for (const name of names) expect(name, alert).toMatch(/^(kube_|container_)/);
+    }
+    // every alert of both files has its runbook section
+    const operations = read('docs/operations.md');
+    for (const file of ['monitoring/alerts.yml', 'monitoring/alerts-kubernetes.yml']) {
+      for (const g of readYaml(file).groups) {
+        for (const r of g.rules)
+          expect(operations, `${file}: ${r.alert}`).toContain(`### ${r.alert}\n`);
+      }
+    }
+  });
+
+  it('every object of every overlay validates against the Kubernetes schemas, strictly (unknown fields fail)', async () => {
+    for (const overlay of OVERLAYS) {
+      const objects = built[overlay] as K8sObject[];
+      expect(await validateModels(objects), overlay).toEqual([]);
+      expect(unknownFields(objects), overlay).toEqual([]);
+    }
+    // and the checks do fail: a field the schema lacks, and a wrong type
+    const api = structuredClone(
+      find(built.production as K8sObject[], 'Deployment', 'citizen-affiliation-api'),
+    );
+    api.spec.template.spec.containers[0].imagePullPolicyy = 'Always';
+    expect(unknownFields([api])[0]?.message).toMatch(/imagePullPolicyy/);
+    const hpa = structuredClone(
+      find(built.production as K8sObject[], 'HorizontalPodAutoscaler', 'citizen-affiliation-api'),
+    );
+    hpa.spec.maxReplicas = 'twenty';
+    expect((await validateModels([hpa]))[0]?.message).toMatch(/maxReplicas/);
+  });
+
+  it('network policies: every egress names its destination; each component gets only what it needs', () => {
+    for (const overlay of OVERLAYS) {
+      const objects = built[overlay] as K8sObject[];
+      const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+      for (const p of policies) {
+        for (const rule of p.spec.egress ?? []) {
+          expect(
+            rule.to?.length,
+            `${overlay}: ${p.metadata.name} egress without destinations`,
+          ).toBeGreaterThan(0);
+          expect(rule.ports?.length, `${overlay}: ${p.metadata.name}`).toBeGreaterThan(0);
+        }
+      }
+      const podsOf = (name: string) =>
+        find(objects, name === 'migrate' ? 'Job' : 'Deployment', `citizen-affiliation-${name}`).spec
+          .template.metadata.labels;
+      const egressPorts = (labels: Record<string, string>) =>
+        policies
+          .filter(
+            (p) => p.spec.policyTypes.includes('Egress') && selects(p.spec.podSelector, labels),
+          )
+          .flatMap((p) =>
+            (p.spec.egress ?? []).flatMap((r: { ports: { port: number }[] }) =>
+              r.ports.map((x) => x.port),
+            ),
+          )
+          .filter((port: number) => port !== 8090) // the development hub simulator
+          .sort((a: number, b: number) => a - b);
+      const ingressFrom = (labels: Record<string, string>) =>
+        policies
+          .filter(
+            (p) => p.spec.policyTypes.includes('Ingress') && selects(p.spec.podSelector, labels),
+          )
+          .flatMap((p) => p.spec.ingress ?? [])
+          .flatMap(
+            (r: { from: { namespaceSelector?: { matchLabels: Record<string, string> } }[] }) =>
+              r.from.map((f) => f.namespaceSelector?.matchLabels['kubernetes.io/metadata.name']),
+          );
+      // plain and TLS ports of the data stores; HTTPS to the hub and the peers
+      expect(egressPorts(podsOf('api')), overlay).toEqual([
+        53, 53, 443, 5432, 5671, 5672, 6379, 6380,
+      ]);
+      expect(egressPorts(podsOf('worker')), overlay).toEqual([53, 53, 443, 5432, 5671, 5672]); // no Redis
+      expect(egressPorts(podsOf('migrate')), overlay).toEqual([53, 53, 5432]); // Postgres only
+      expect(new Set(ingressFrom(podsOf('api')))).toEqual(new Set(['ingress-nginx', 'monitoring']));
+      expect(ingressFrom(podsOf('worker'))).toEqual(['monitoring']);
+      expect(ingressFrom(podsOf('migrate'))).toEqual([]);
+      // HTTPS goes to public addresses only: no cloud metadata, no private ranges
+      const https = find(objects, 'NetworkPolicy', 'citizen-affiliation-https');
+      expect(https.spec.egress[0].to[0].ipBlock.except).toEqual(
+        expect.arrayContaining(['169.254.0.0/16', '10.0.0.0/8']),
+      );
+    }
+    // the data stores are each overlay's: staging and production name their networks
+    for (const overlay of ['staging', 'production']) {
+      for (const store of ['postgres', 'redis', 'rabbitmq']) {
+        const policy = find(
+          built[overlay] as K8sObject[],
+          'NetworkPolicy',
+          `citizen-affiliation-${store}`,
+        );
+        expect(policy.spec.egress[0].to[0].ipBlock?.cidr, `${overlay}: ${store}`).toMatch(
+          /^\d+\.\d+\.\d+\.\d+\/\d+$/,
+        );
+      }
+    }
+  });
+
+  it('at its largest (autoscaler maximum, a rollout surging, the migration) each overlay fits Postgres default max_connections', () => {
+    // PostgreSQL's default max_connections is 100, 3 of them reserved for superusers.
+    const available = 100 - 3;
+    for (const overlay of OVERLAYS) {
+      const objects = built[overlay] as K8sObject[];
+      const config = find(objects, 'ConfigMap', 'citizen-affiliation');
+      const poolOf = (o: K8sObject) =>
+        Number(
+          containersOf(o)[0].env?.find((e: { name: string }) => e.name === 'DATABASE_POOL_MAX')
+            ?.value ??
+            config.data?.DATABASE_POOL_MAX ??
+            10,
+        );
+      const surge = (d: K8sObject) => Number(d.spec.strategy?.rollingUpdate?.maxSurge ?? NaN);
+      const api = find(objects, 'Deployment', 'citizen-affiliation-api');
+      const worker = find(objects, 'Deployment', 'citizen-affiliation-worker');
+      const apiPods =
+        find(objects, 'HorizontalPodAutoscaler', 'citizen-affiliation-api').spec.maxReplicas +
+        surge(api);
+      const workerPods = worker.spec.replicas + surge(worker);
+      // the migration, like every CLI, opens one connection (src/cli/database.ts)
+      const total = apiPods * poolOf(api) + workerPods * poolOf(worker) + 1;
+      expect(
+        total,
+        `${overlay}: ${apiPods}×${poolOf(api)} + ${workerPods}×${poolOf(worker)} + 1`,
+      ).toBeLessThanOrEqual(available);
+    }
+    expect(read('src/cli/database.ts')).toMatch(/poolMax: 1\b/);
+    expect(read('docs/deployment.md')).toMatch(/## Postgres connections/);
+  });
+
+  it('the migration Job stays once finished (a plain re-apply re-creates nothing) and needs only the Secret', () => {
+    for (const overlay of OVERLAYS) {
+      const job = find(built[overlay] as K8sObject[], 'Job', 'citizen-affiliation-migrate');
+      expect(job.spec.ttlSecondsAfterFinished, overlay).toBeUndefined();
+      expect(containersOf(job)[0].envFrom, overlay).toBeUndefined();
+    }
+  });
 });
+
+/** Whether a NetworkPolicy's podSelector selects a pod with these labels. */
+function selects(
+  selector: {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: string; values?: string[] }[];
+  },
+  labels: Record<string, string>,
+): boolean {
+  const byLabel = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpression = (selector.matchExpressions ?? []).every((e) => {
+    const value = labels[e.key];
+    if (e.operator === 'In') return value !== undefined && (e.values ?? []).includes(value);
+    if (e.operator === 'NotIn') return value === undefined || !(e.values ?? []).includes(value);
+    if (e.operator === 'Exists') return value !== undefined;
+    return value === undefined; // DoesNotExist
+  });
+  return byLabel && byExpression;
+}

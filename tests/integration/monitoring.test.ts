@@ -1,4 +1,3 @@
-import { parser } from '@prometheus-io/lezer-promql';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { App } from '../../src/app/api.js';
@@ -8,27 +7,7 @@ import { bearer, buildTestApp, createUser, login, testConfig } from '../helpers/
 import { freshDatabase } from '../helpers/database.js';
 import { read } from '../helpers/deploy.js';
 import { citizenId, startHub } from '../helpers/hub.js';
-
-/**
- * The metric names a PromQL expression reads, from Prometheus' own grammar (lezer-promql, the
- * parser of Prometheus' UI). Throws when the expression does not parse. Grafana's
- * `$__rate_interval` is read as a 5 minute range.
- */
-export function metricNames(expr: string): string[] {
-  const text = expr.replaceAll('$__rate_interval', '5m');
-  const names: string[] = [];
-  let error: number | undefined;
-  parser.parse(text).iterate({
-    enter: (node) => {
-      if (node.type.isError) error ??= node.from;
-      if (node.type.name === 'Identifier' && node.node.parent?.type.name === 'VectorSelector') {
-        names.push(text.slice(node.from, node.to));
-      }
-    },
-  });
-  if (error !== undefined) throw new Error(`PromQL does not parse at ${error}: ${expr}`);
-  return names;
-}
+import { metricNames } from '../helpers/promql.js';
 
 /** Prometheus' own series: not ours to export. */
 const PROMETHEUS_SERIES = new Set(['up']);

@@ -43,6 +43,9 @@ describe('docs stay true', () => {
       'RABBITMQ_PASSWORD', // docker-compose.yml's
       'RABBITMQ_USER',
       'GRAFANA_ADMIN_PASSWORD',
+      'NODE_IMAGE', // the Dockerfile's build argument
+      'EXPECTED_IMAGE', // .github/scripts/deploy.sh's
+      'KONG_DECLARATIVE_CONFIG', // Kong's
     ]);
     const otherTools = /^(BENCH|TEST|HUB_SIM|KUBECONFIG)_/; // the bench, the tests, the simulator, CD
     const files = ['README.md', 'tests/load/README.md', ...docs.map((f) => `docs/${f}`)];
