@@ -28,6 +28,29 @@ describe('Dockerfile', () => {
     const cd = JSON.stringify(readYaml('.github/workflows/cd.yml').jobs.image.steps);
     expect(cd).toMatch(/REVISION=\$\{\{ github\.sha \}\}/);
   });
+
+  it('builds every stage on a base image pinned by digest, whose tag names the Node.js version .ci/run tests on', () => {
+    const dockerfile = read('Dockerfile');
+    const args = Object.fromEntries(
+      [...dockerfile.matchAll(/^ARG (\w+)=(\S+)$/gm)].map(([, k, v]) => [k, v]),
+    );
+    const stages = new Set(
+      [...dockerfile.matchAll(/^FROM .+ AS (\S+)$/gm)].map(([, name]) => name),
+    );
+    const bases = [...dockerfile.matchAll(/^FROM (\S+)/gm)]
+      .map(([, image]) => (image as string).replace(/\$\{(\w+)\}/g, (_, k) => args[k] ?? ''))
+      .filter((image) => !stages.has(image));
+    expect(bases.length).toBeGreaterThan(0);
+    for (const image of bases) {
+      expect(image).toMatch(/^node:\d+\.\d+\.\d+-bookworm-slim@sha256:[0-9a-f]{64}$/);
+    }
+    expect(read('.ci/run')).toContain('s/^ARG NODE_IMAGE=node:\\([0-9.]*\\)-.*/\\1/p');
+    expect(
+      readYaml('.github/dependabot.yml').updates.map(
+        (u: { 'package-ecosystem': string }) => u['package-ecosystem'],
+      ),
+    ).toContain('docker');
+  });
 });
 
 describe('docker-compose.yml', () => {
