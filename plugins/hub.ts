@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
 import type { Settings } from '../src/config/settings.js';
-import type { HubGateway } from '../src/hub/gateway.js';
+import { gatewayLimits, type HubGateway } from '../src/hub/gateway.js';
 import { createHub } from '../src/hub/hub.js';
 import { citizenRefs } from '../src/shared/citizen.js';
 
@@ -34,7 +34,7 @@ export default fp<HubPluginOptions>(
           retryBaseMs: tuning.hub.retryBaseMs,
           connections: tuning.hub.connections,
         },
-        breaker: { ...tuning.hub.breaker, maxConcurrent: config.HUB_MAX_CONCURRENT },
+        breaker: gatewayLimits(tuning.hub, config.HUB_MAX_CONCURRENT),
         cache: answerCache ? app.store : null,
         cacheTtlMs: config.CHECK_CACHE_TTL_SECONDS * 1000,
         cacheKey: citizenRefs(config.JWT_SECRET),

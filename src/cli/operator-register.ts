@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { DataDirBusyError } from '../../db/lock.js';
 import { ConfigError, envSchema, operatorIdentity, parseEnv } from '../config/env.js';
 import { TUNING } from '../config/tuning.js';
+import { gatewayLimits } from '../hub/gateway.js';
 import { createHub } from '../hub/hub.js';
 import { directoryMetrics, OperatorDirectory } from '../operators/directory.service.js';
 import {
@@ -101,7 +102,7 @@ async function run(check: boolean, application: Application | undefined) {
           retryBaseMs: TUNING.hub.retryBaseMs,
           connections: 2,
         },
-        breaker: { ...TUNING.hub.breaker, maxConcurrent: env.HUB_MAX_CONCURRENT },
+        breaker: gatewayLimits(TUNING.hub, env.HUB_MAX_CONCURRENT),
         cache: null,
         cacheTtlMs: 0,
         cacheKey: (id) => id,

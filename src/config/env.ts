@@ -161,7 +161,7 @@ export const envSchema = z.object({
     ),
   HUB_MAX_CONCURRENT: policy(
     int(1, 100_000).default(256),
-    'Hub calls in flight at most, per process (bulkhead); more answer 503 at once.',
+    'Hub calls in flight at most, per process and endpoint (bulkhead); more wait for a slot (up to 4 per slot, 1 s), then answer 503.',
   ),
   CHECK_CACHE_TTL_SECONDS: int(0, 86_400)
     .default(60)

@@ -50,6 +50,13 @@ export const TUNING = {
       /** Time open before one trial call (half-open). */
       resetMs: 10_000,
     },
+    /**
+     * Beyond HUB_MAX_CONCURRENT calls in flight, a call waits for a slot (src/hub/bulkhead.ts):
+     * at most this many per slot wait, each at most maxWaitMs, then 503 with Retry-After. 4 per
+     * slot holds 1,000 connections' worth over the default 256; a second is well inside what a
+     * client waits for a check, and a healthy hub frees a slot in tens of milliseconds.
+     */
+    bulkhead: { queuedPerSlot: 4, maxWaitMs: 1000 },
   },
   outbox: {
     /** How often a relay looks for events it was not told about (a replica that died). */

@@ -1,5 +1,6 @@
 import CircuitBreaker from 'opossum';
 import type { ExpiringStore } from '../stores/store.js';
+import { Bulkhead, BulkheadFull } from './bulkhead.js';
 import {
   type CitizenAnswer,
   type CitizenRegistration,
@@ -22,9 +23,9 @@ import type { BreakerState, HubMetrics } from './metrics.js';
  * of ambiguous registrations (below).
  *
  * The breaker is opossum (nodeshift): a rolling window of outcomes, a percentage threshold with a
- * minimum volume, one trial call when half-open and a semaphore for the bulkhead. Writing those
- * well (bucketed windows, the half-open race) is more code than it looks, and opossum is small and
- * has no dependencies.
+ * minimum volume and one trial call when half-open. Writing those well (bucketed windows, the
+ * half-open race) is more code than it looks, and opossum is small and has no dependencies. The
+ * bulkhead is ours (src/hub/bulkhead.ts): opossum's refuses at once when full, ours queues.
  */
 
 export interface BreakerOptions {
@@ -32,7 +33,27 @@ export interface BreakerOptions {
   minCalls: number;
   windowMs: number;
   resetMs: number;
+  /** Calls in flight at most, per endpoint (HUB_MAX_CONCURRENT). */
   maxConcurrent: number;
+  /** Calls that may wait for a slot beyond those, and how long (TUNING.hub.bulkhead). */
+  maxQueued: number;
+  maxWaitMs: number;
+}
+
+/** The breaker's and bulkhead's options from the tuning and HUB_MAX_CONCURRENT. */
+export function gatewayLimits(
+  hub: {
+    breaker: Omit<BreakerOptions, 'maxConcurrent' | 'maxQueued' | 'maxWaitMs'>;
+    bulkhead: { queuedPerSlot: number; maxWaitMs: number };
+  },
+  maxConcurrent: number,
+): BreakerOptions {
+  return {
+    ...hub.breaker,
+    maxConcurrent,
+    maxQueued: maxConcurrent * hub.bulkhead.queuedPerSlot,
+    maxWaitMs: hub.bulkhead.maxWaitMs,
+  };
 }
 
 export interface HubGatewayOptions {
@@ -94,9 +115,11 @@ const ambiguous = (err: HubError) =>
   err.failure === 'timeout' || err.failure === 'connection' || err.failure === 'status';
 
 type Breakers = { [E in HubEndpoint]: CircuitBreaker<never[], unknown> };
+type Bulkheads = { [E in HubEndpoint]: Bulkhead };
 
 export class HubGateway {
   private readonly breakers: Breakers;
+  private readonly bulkheads: Bulkheads;
   private readonly inflight = new Map<string, Promise<CitizenAnswer>>();
   private readonly openedAt = new Map<HubEndpoint, number>();
 
@@ -117,6 +140,10 @@ export class HubGateway {
     this.breakers = Object.fromEntries(
       HUB_ENDPOINTS.map((endpoint) => [endpoint, this.breaker(endpoint, actions[endpoint])]),
     ) as Breakers;
+    const { maxConcurrent, maxQueued, maxWaitMs } = o.breaker;
+    this.bulkheads = Object.fromEntries(
+      HUB_ENDPOINTS.map((e) => [e, new Bulkhead({ maxConcurrent, maxQueued, maxWaitMs })]),
+    ) as Bulkheads;
   }
 
   /** Is this citizen registered with an operator? Throws HubError when the hub cannot say. */
@@ -296,7 +323,6 @@ export class HubGateway {
       rollingCountTimeout: b.windowMs,
       rollingCountBuckets: 10,
       resetTimeout: b.resetMs,
-      capacity: b.maxConcurrent,
     });
     const set = (state: BreakerState) => this.o.metrics.breakerState(endpoint, state);
     breaker.on('open', () => {
@@ -310,20 +336,23 @@ export class HubGateway {
   }
 
   private async fire<R>(endpoint: HubEndpoint, ...args: unknown[]): Promise<R> {
+    const breaker = this.breakers[endpoint];
+    const call = () => breaker.fire(...(args as never[])) as Promise<R>;
     try {
-      return (await this.breakers[endpoint].fire(...(args as never[]))) as R;
+      // An open breaker refuses at once, without taking a slot or waiting for one.
+      return breaker.opened ? await call() : await this.bulkheads[endpoint].run(call);
     } catch (err) {
       if (err instanceof HubError) throw err;
+      if (err instanceof BulkheadFull) {
+        this.o.metrics.rejected(endpoint, 'overloaded');
+        throw new HubError(endpoint, 'overloaded', undefined, err, 1);
+      }
       const code = (err as { code?: string }).code;
       if (code === 'EOPENBREAKER') {
         this.o.metrics.rejected(endpoint, 'breaker_open');
         const reopensIn = (this.openedAt.get(endpoint) ?? 0) + this.o.breaker.resetMs - Date.now();
         const retryAfter = Math.max(1, Math.ceil(reopensIn / 1000));
         throw new HubError(endpoint, 'breaker_open', undefined, err, retryAfter);
-      }
-      if (code === 'ESEMLOCKED') {
-        this.o.metrics.rejected(endpoint, 'overloaded');
-        throw new HubError(endpoint, 'overloaded', undefined, err, 1);
       }
       throw new HubError(endpoint, 'connection', undefined, err);
     }

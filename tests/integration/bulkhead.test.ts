@@ -12,9 +12,10 @@ const p99 = (values: number[]) => {
 };
 
 /**
- * A slow hub must cost only the calls that need it: the bulkhead (HUB_MAX_CONCURRENT) refuses the
- * excess at once with 503 + Retry-After, and the routes that do not need the hub keep answering
- * quickly, over real sockets, while a flood of checks waits on it.
+ * A slow hub must cost only the calls that need it: the bulkhead (HUB_MAX_CONCURRENT) lets the
+ * excess wait at most a second for a slot (in a bounded queue), then answers 503 + Retry-After,
+ * and the routes that do not need the hub keep answering quickly, over real sockets, while a
+ * flood of checks waits on it.
  */
 withServices('bulkhead: a slow hub does not drag the other routes down', () => {
   let hub: Hub;
@@ -82,7 +83,7 @@ withServices('bulkhead: a slow hub does not drag the other routes down', () => {
     flooding = false;
     await Promise.all(flood);
 
-    // The flood got answers, 200 or an immediate 503, never anything else.
+    // The flood got answers, 200 or a 503 within the queue's second, never anything else.
     expect([...statuses.keys()].every((s) => s === 200 || s === 503)).toBe(true);
     expect(statuses.get(503) ?? 0).toBeGreaterThan(0);
     // Not a speed test: p99 measured 88-112 ms alone and up to 640 ms with the whole suite

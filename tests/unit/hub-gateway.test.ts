@@ -17,7 +17,9 @@ describe('HubGateway: breaker, bulkhead, single-flight, cache', () => {
     for (const o of open.splice(0)) await o.close();
   });
 
-  async function setup(overrides: { cache?: ExpiringStore | null; maxConcurrent?: number } = {}) {
+  async function setup(
+    overrides: { cache?: ExpiringStore | null; maxConcurrent?: number; maxQueued?: number } = {},
+  ) {
     const hub: Hub = await startHub();
     const client = new HubClient({
       baseUrl: hub.url,
@@ -37,6 +39,8 @@ describe('HubGateway: breaker, bulkhead, single-flight, cache', () => {
         windowMs: 10_000,
         resetMs: 200,
         maxConcurrent: overrides.maxConcurrent ?? 10,
+        maxQueued: overrides.maxQueued ?? 0,
+        maxWaitMs: 1000,
       },
       cache,
       cacheTtlMs: 60_000,
@@ -59,7 +63,7 @@ describe('HubGateway: breaker, bulkhead, single-flight, cache', () => {
     expect(keyed).toEqual(['1000003', '1000003']);
   });
 
-  it('refuses calls beyond the bulkhead at once with overloaded', async () => {
+  it('with no queue, refuses calls beyond the bulkhead at once with overloaded', async () => {
     const { hub, gateway } = await setup({ maxConcurrent: 2, cache: null });
     hub.setFaults({ latencyMs: 200 });
     const results = await Promise.allSettled(
@@ -266,6 +270,8 @@ describe('HubGateway: breaker, bulkhead, single-flight, cache', () => {
         windowMs: 10_000,
         resetMs: 1000,
         maxConcurrent: 10,
+        maxQueued: 40,
+        maxWaitMs: 1000,
       },
       cache: null,
       cacheTtlMs: 0,

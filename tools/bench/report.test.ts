@@ -51,6 +51,9 @@ describe('bench report: the budget of docs/performance.md', () => {
     for (const bad of [{ errors: 1 }, { timeouts: 1 }, { non2xx: 1 }]) {
       expect(rule(many(bad), 'check, hot ids, 1000')?.pass).toBe(false);
     }
+    // and on its p99 (issue 20: under 1.5 s)
+    expect(rule(many({ p99: 1499 }), 'check, hot ids, 1000 connections: p99')?.pass).toBe(true);
+    expect(rule(many({ p99: 1500 }), 'check, hot ids, 1000 connections: p99')?.pass).toBe(false);
   });
 
   it('reads the RSS budget in MB (10^6 bytes) while the table reports MiB', () => {

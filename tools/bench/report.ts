@@ -72,6 +72,11 @@ export function budget(rows: Row[]): Budget[] {
       measured: `${row.errors} errors, ${row.timeouts} timeouts, ${row.non2xx} non-2xx`,
       pass: bad === 0,
     });
+    out.push({
+      rule: `${row.name}: p99 < 1500 ms`,
+      measured: `p99 ${row.p99} ms`,
+      pass: row.p99 < 1500,
+    });
   }
   const maxRss = Math.max(0, ...rows.filter((r) => r.target === 'service').map((r) => r.rssMiB));
   const maxRssMB = (maxRss * MiB) / 1e6;

@@ -400,6 +400,9 @@ async function main(): Promise<number> {
     // that any server here suffers.
     floorScenario('floor, 1000 connections (baseline)', '/floor', 1000),
     checkScenario('check, hot ids, 1000 connections', hotId, 1000),
+    // What a k6 run of 1,000 virtual users with their own ids does: every request asks the hub,
+    // four times HUB_MAX_CONCURRENT's worth at once (issue 20: the bulkhead must queue, not refuse).
+    checkScenario('check, unique ids, 1000 connections', unique, 1000),
     // Last, with a long timeout: each login is ~100 ms of scrypt on the 4-thread libuv pool, so
     // 100 concurrent logins queue for seconds, and their backlog would slow what follows.
     {
