@@ -1,8 +1,16 @@
 import jwt from '@fastify/jwt';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { secretFor, signingKeys, unverifiedIssuer } from '../src/auth/keys.js';
 import { authMetrics } from '../src/auth/metrics.js';
 import { setHashConcurrency } from '../src/auth/passwords.js';
+import {
+  PLATFORM_ALGORITHMS,
+  PlatformKeyError,
+  PlatformKeys,
+  platformClaims,
+} from '../src/auth/platform-tokens.js';
+import { parseRoleMap, type RoleMap } from '../src/auth/role-map.js';
 import { allows, type Permission } from '../src/auth/roles.js';
 import {
   type AccessClaims,
@@ -23,6 +31,10 @@ declare module '@fastify/jwt' {
 }
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** The platform auth service's verifier (registered only with AUTH_ISSUER). */
+    platformJwtVerify: <T>() => Promise<T>;
+  }
   interface FastifyInstance {
     sessions: SessionService;
     users: UserAdmin;
@@ -39,13 +51,28 @@ const JWT_ERRORS: Record<string, [code: 'UNAUTHORIZED' | 'TOKEN_EXPIRED', detail
   FST_JWT_AUTHORIZATION_TOKEN_EXPIRED: ['TOKEN_EXPIRED', 'Access token has expired; refresh it'],
 };
 
-/** JWT (HS256 pinned, iss/aud checked), the revocation check, role checks and user admin. */
+/**
+ * JWT (HS256 pinned, iss/aud checked, signing keys that rotate: src/auth/keys.ts), optionally the
+ * platform auth service's tokens (src/auth/platform-tokens.ts), the revocation check, role checks
+ * and user admin.
+ */
 export default fp<Settings>(
   async (app, { config, tuning }) => {
+    const keys = signingKeys(config.JWT_SECRET, config.jwtPreviousSecrets);
     await app.register(jwt, {
-      secret: config.JWT_SECRET,
+      // Signed with the current secret; verified with the one the token's kid names.
+      secret: {
+        private: keys.current.secret,
+        public: (_request, token, done) => {
+          const secret = secretFor(keys, headerOf(token).kid);
+          if (secret === undefined) done(new UnknownKeyError(), undefined);
+          else done(null, secret);
+        },
+      },
+      decode: { complete: true },
       sign: {
         algorithm: 'HS256',
+        kid: keys.current.kid,
         iss: tuning.jwt.issuer,
         aud: tuning.jwt.audience,
         expiresIn: config.ACCESS_TOKEN_TTL_SECONDS, // seconds (@fastify/jwt converts)
@@ -61,6 +88,10 @@ export default fp<Settings>(
         cache: 10_000,
       },
     });
+
+    const platform = config.AUTH_ISSUER ? parseRoleMap(config.AUTH_ROLE_MAP) : null;
+    if (typeof platform === 'string') throw new Error(`AUTH_ROLE_MAP: ${platform}`);
+    if (platform) await registerPlatformVerifier(app, config, tuning.platformTokens);
 
     setHashConcurrency(tuning.login.hashConcurrency);
     const metrics = authMetrics(app.registry);
@@ -85,9 +116,16 @@ export default fp<Settings>(
     );
 
     app.decorate('authenticate', async (request: FastifyRequest) => {
+      // jwtVerify accepts "Bearer <token>", so the token is what follows the one space.
+      const token = request.headers.authorization?.slice(7) ?? '';
+      const fromPlatform = platform && unverifiedIssuer(token) === config.AUTH_ISSUER;
       try {
-        await request.jwtVerify();
+        if (fromPlatform) {
+          request.user = platformClaims(await request.platformJwtVerify(), platform as RoleMap);
+        } else await request.jwtVerify();
       } catch (err) {
+        if (err instanceof PlatformKeyError)
+          request.log.warn({ reason: err.message }, 'platform token refused');
         const [code, detail] = JWT_ERRORS[(err as { code?: string }).code ?? ''] ?? [
           'UNAUTHORIZED',
           'Access token is invalid',
@@ -98,8 +136,7 @@ export default fp<Settings>(
       if (
         !Array.isArray(claims.roles) ||
         typeof claims.fid !== 'string' ||
-        // jwtVerify accepted "Bearer <token>", so the token is what follows the one space.
-        !hasCanonicalSignature(request.headers.authorization?.slice(7) ?? '')
+        !hasCanonicalSignature(token)
       ) {
         throw unauthorized('UNAUTHORIZED', 'Access token is invalid');
       }
@@ -122,3 +159,46 @@ export default fp<Settings>(
   },
   { name: 'auth', dependencies: ['db', 'redis', 'metrics'] },
 );
+
+/** The JOSE header of what @fastify/jwt hands a key callback (the decoded token, or its header). */
+function headerOf(token: unknown): { alg?: unknown; kid?: unknown } {
+  const t = token as { header?: { alg?: unknown; kid?: unknown } };
+  return t.header ?? (token as { alg?: unknown; kid?: unknown });
+}
+
+/** A token whose kid names no secret we hold (a retired one, or not ours). */
+class UnknownKeyError extends Error {
+  readonly code = 'FST_JWT_AUTHORIZATION_TOKEN_INVALID';
+}
+
+/**
+ * The platform auth service's tokens: verified with its JWKS, asymmetric algorithms only, its
+ * issuer and our audience checked, and a `jti` required (revocation applies to them too).
+ */
+async function registerPlatformVerifier(
+  app: Parameters<Parameters<typeof fp<Settings>>[0]>[0],
+  config: Settings['config'],
+  t: Settings['tuning']['platformTokens'],
+): Promise<void> {
+  const keys = new PlatformKeys({ jwksUrl: config.AUTH_JWKS_URL, ...t });
+  await app.register(jwt, {
+    namespace: 'platform',
+    jwtVerify: 'platformJwtVerify',
+    secret: {
+      public: (_request, token, done) => {
+        keys.keyFor(headerOf(token)).then(
+          (key) => done(null, key),
+          (err: Error) => done(err, undefined),
+        );
+      },
+    },
+    decode: { complete: true },
+    verify: {
+      algorithms: [...PLATFORM_ALGORITHMS],
+      allowedIss: config.AUTH_ISSUER,
+      allowedAud: config.AUTH_AUDIENCE,
+      requiredClaims: ['sub', 'jti', 'iat', 'exp'],
+      cache: 10_000,
+    },
+  });
+}

@@ -80,13 +80,20 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
           summary: 'Who the access token belongs to',
           security: [{ bearerAuth: [] }],
           response: {
-            200: z.object({ id: z.uuid(), username: z.string(), roles: z.array(z.enum(ROLES)) }),
+            200: z.object({
+              id: z.string().describe('A user id; `platform:<sub>` for a platform token'),
+              username: z.string(),
+              roles: z.array(z.enum(ROLES)),
+            }),
             ...problems(401, 503),
           },
         },
       },
       async (request) => {
-        const user = await app.sessions.whoAmI(request.user.sub);
+        const { sub, roles } = request.user;
+        // A platform token's user lives at the platform's auth service, not in our table.
+        if (sub.startsWith('platform:')) return { id: sub, username: sub.slice(9), roles };
+        const user = await app.sessions.whoAmI(sub);
         if (!user) throw unauthorized('UNAUTHORIZED', 'User no longer exists');
         return user;
       },

@@ -151,8 +151,9 @@ export class SessionService {
   async logout(claims: VerifiedClaims, refreshToken?: string): Promise<void> {
     const remainingMs = claims.exp * 1000 - this.now().getTime();
     await this.o.store.setFlags([jtiKey(claims.jti)], Math.max(remainingMs, 1000));
-    const families = new Set([claims.fid]);
-    if (refreshToken) {
+    // A platform token (src/auth/platform-tokens.ts) has no login of ours: its jti is all there is.
+    const families = new Set(claims.fid.startsWith('platform:') ? [] : [claims.fid]);
+    if (refreshToken && families.size > 0) {
       const row = await findRefreshToken(this.o.db, sha256Hex(refreshToken));
       if (row && row.userId === claims.sub) families.add(row.familyId);
     }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { parseRoleMap } from '../auth/role-map.js';
 import { LOCAL_OPERATOR } from '../hub/simulator.js';
 
 /**
@@ -80,6 +81,36 @@ export const envSchema = z.object({
     .string()
     .optional()
     .describe('HS256 secret, at least 32 bytes. Unset outside production: random per process.'),
+  JWT_PREVIOUS_SECRETS: z
+    .string()
+    .default('')
+    .describe(
+      'Comma-separated secrets tokens may still be verified with (not signed): the ones JWT_SECRET replaced, kept one access token lifetime (docs/security.md).',
+    ),
+  AUTH_ISSUER: z
+    .string()
+    .default('')
+    .describe(
+      "The platform auth service's issuer (`iss`): its access tokens are accepted too. Empty: only ours.",
+    ),
+  AUTH_JWKS_URL: z
+    .string()
+    .default('')
+    .describe(
+      'Where the platform auth service publishes its keys (JWKS). Needed with AUTH_ISSUER.',
+    ),
+  AUTH_AUDIENCE: z
+    .string()
+    .default('')
+    .describe(
+      "The `aud` the platform's tokens must carry for this service. Needed with AUTH_ISSUER.",
+    ),
+  AUTH_ROLE_MAP: z
+    .string()
+    .default('')
+    .describe(
+      "Which of the platform token's roles are ours: `claim.path:theirs=ours,…` (e.g. `roles:affiliation-operator=operator`). Needed with AUTH_ISSUER.",
+    ),
   ACCESS_TOKEN_TTL_SECONDS: policy(int(30, 86_400).default(900), 'Access token lifetime.'),
   REFRESH_TOKEN_TTL_SECONDS: policy(
     int(60, 90 * 86_400).default(7 * 86_400),
@@ -240,6 +271,8 @@ export type Config = Omit<Env, 'JWT_SECRET' | 'TRUST_PROXY' | 'PORT'> & {
   JWT_SECRET: string;
   /** True when the secret was generated for this process only. */
   jwtSecretGenerated: boolean;
+  /** JWT_PREVIOUS_SECRETS, split. */
+  jwtPreviousSecrets: string[];
   TRUST_PROXY: boolean | string[];
   /** No DATABASE_URL: PGlite in process. */
   embeddedDatabase: boolean;
@@ -263,6 +296,31 @@ const PLACEHOLDER =
 
 export function isPlaceholder(secret: string): boolean {
   return PLACEHOLDER.test(secret.trim());
+}
+
+/** AUTH_*: all four together, the URLs https in production, the role map well formed. */
+function platformIssuerProblems(e: Env): string[] {
+  const set = [e.AUTH_ISSUER, e.AUTH_JWKS_URL, e.AUTH_AUDIENCE, e.AUTH_ROLE_MAP].filter(Boolean);
+  if (set.length === 0) return [];
+  if (set.length < 4) {
+    return ['AUTH_ISSUER, AUTH_JWKS_URL, AUTH_AUDIENCE and AUTH_ROLE_MAP: set all four, or none'];
+  }
+  const problems: string[] = [];
+  for (const name of ['AUTH_ISSUER', 'AUTH_JWKS_URL'] as const) {
+    let url: URL | undefined;
+    try {
+      url = new URL(e[name]);
+    } catch {
+      problems.push(`${name}: must be a URL`);
+      continue;
+    }
+    if (e.NODE_ENV === 'production' && url.protocol !== 'https:') {
+      problems.push(`${name}: must be https in production`);
+    }
+  }
+  const map = parseRoleMap(e.AUTH_ROLE_MAP);
+  if (typeof map === 'string') problems.push(`AUTH_ROLE_MAP: ${map}`);
+  return problems;
 }
 
 /** Where each process listens when PORT is unset, so both run side by side on one machine. */
@@ -320,6 +378,13 @@ export function loadConfig(
   if (e.JWT_SECRET !== undefined && Buffer.byteLength(e.JWT_SECRET) < MIN_SECRET_BYTES) {
     problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
   }
+  const previousSecrets = e.JWT_PREVIOUS_SECRETS.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (previousSecrets.some((s) => Buffer.byteLength(s) < MIN_SECRET_BYTES)) {
+    problems.push(`JWT_PREVIOUS_SECRETS: each must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  problems.push(...platformIssuerProblems(e));
   if (e.NODE_ENV === 'production') {
     const api = role === 'api';
     if (api && e.JWT_SECRET === undefined) problems.push('JWT_SECRET: required in production');
@@ -353,6 +418,7 @@ export function loadConfig(
     operator,
     PORT: port,
     JWT_SECRET: e.JWT_SECRET ?? randomBytes(48).toString('base64url'),
+    jwtPreviousSecrets: previousSecrets,
     jwtSecretGenerated: e.JWT_SECRET === undefined,
     TRUST_PROXY: trustProxy ?? false,
     embeddedDatabase: e.DATABASE_URL === undefined,

@@ -25,6 +25,14 @@ export const TUNING = {
   /** Embedded mode: the admin created with a one-time password on the first start. */
   bootstrapAdminUsername: 'admin',
   jwt: { issuer: 'citizen-affiliation', audience: 'citizen-affiliation-api' },
+  /** The platform auth service's keys (AUTH_JWKS_URL): src/auth/platform-tokens.ts. */
+  platformTokens: {
+    /** A fetched key is used this long; then the JWKS is asked again (its last copy if down). */
+    ttlMs: 600_000,
+    /** After the JWKS lacked a key id, tokens naming unknown ones fetch nothing this long. */
+    unknownKidIntervalMs: 30_000,
+    timeoutMs: 3000,
+  },
   login: {
     /** Failed logins allowed per client address and username in the window (the contract's). */
     maxFailures: 5,

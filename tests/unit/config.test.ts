@@ -101,6 +101,32 @@ describe('config', () => {
     );
   });
 
+  it('reads the previous secrets (each at least 32 bytes) and refuses a half-set platform issuer', () => {
+    expect(
+      loadConfig({ JWT_PREVIOUS_SECRETS: ` ${SECRET} , ${SECRET}2 ` }).jwtPreviousSecrets,
+    ).toEqual([SECRET, `${SECRET}2`]);
+    expect(problemsOf({ JWT_PREVIOUS_SECRETS: `${SECRET},short` })[0]).toMatch(
+      /^JWT_PREVIOUS_SECRETS: each must be at least 32 bytes/,
+    );
+    const platform = {
+      AUTH_ISSUER: 'https://auth.example.org/realms/p',
+      AUTH_JWKS_URL: 'https://auth.example.org/realms/p/certs',
+      AUTH_AUDIENCE: 'citizen-affiliation',
+      AUTH_ROLE_MAP: 'realm_access.roles:affiliation-operator=operator',
+    };
+    expect(() => loadConfig(platform)).not.toThrow();
+    expect(problemsOf({ AUTH_ISSUER: platform.AUTH_ISSUER })[0]).toMatch(/set all four, or none/);
+    expect(problemsOf({ ...platform, AUTH_ROLE_MAP: 'roles:x=superuser' })[0]).toMatch(
+      /^AUTH_ROLE_MAP: `x=superuser`: must be theirs=ours/,
+    );
+    expect(problemsOf({ ...platform, AUTH_ROLE_MAP: 'no-claim-path' })[0]).toMatch(
+      /^AUTH_ROLE_MAP:/,
+    );
+    expect(
+      problemsOf({ ...platform, NODE_ENV: 'production', AUTH_JWKS_URL: 'http://auth/certs' }),
+    ).toContain('AUTH_JWKS_URL: must be https in production');
+  });
+
   it('names every malformed variable in one error', () => {
     const problems = problemsOf({
       PORT: 'eighty',
@@ -146,8 +172,9 @@ describe('config', () => {
       .map((file) => readFileSync(join(projectRoot, file), 'utf8'))
       .join('\n');
     const names = Object.keys(envSchema.shape);
-    // 30 after issue 15; issue 17 named three more (the transfer timeout and wait, PEER_ALLOWED_HOSTS).
-    expect(names.length).toBeLessThanOrEqual(33);
+    // 30 after issue 15; issue 17 named three more (the transfer timeout and wait,
+    // PEER_ALLOWED_HOSTS); issue 19 five (JWT_PREVIOUS_SECRETS, the platform issuer's four).
+    expect(names.length).toBeLessThanOrEqual(38);
     const unset = names.filter(
       (name) =>
         !isPolicy(envSchema.shape[name as keyof typeof envSchema.shape] as z.ZodType) &&
