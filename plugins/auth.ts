@@ -115,6 +115,26 @@ export default fp<Settings>(
       }),
     );
 
+    /** A 401 or 403, recorded in the security log with its route and reason. */
+    const denied = (
+      request: FastifyRequest,
+      err: AppError,
+      subject?: string,
+      permission?: string,
+    ) => {
+      app.securityEvent(request, {
+        kind: 'access_denied',
+        subject: subject ?? null,
+        detail: {
+          route: request.routeOptions.url ?? request.url.split('?')[0] ?? '',
+          method: request.method,
+          reason: err.code,
+          ...(permission ? { permission } : {}),
+        },
+      });
+      return err;
+    };
+
     app.decorate('authenticate', async (request: FastifyRequest) => {
       // jwtVerify accepts "Bearer <token>", so the token is what follows the one space.
       const token = request.headers.authorization?.slice(7) ?? '';
@@ -130,7 +150,7 @@ export default fp<Settings>(
           'UNAUTHORIZED',
           'Access token is invalid',
         ];
-        throw unauthorized(code, detail);
+        throw denied(request, unauthorized(code, detail));
       }
       const claims = request.user;
       if (
@@ -138,7 +158,7 @@ export default fp<Settings>(
         typeof claims.fid !== 'string' ||
         !hasCanonicalSignature(token)
       ) {
-        throw unauthorized('UNAUTHORIZED', 'Access token is invalid');
+        throw denied(request, unauthorized('UNAUTHORIZED', 'Access token is invalid'));
       }
       let revoked: boolean;
       try {
@@ -148,16 +168,23 @@ export default fp<Settings>(
         request.log.error({ err }, 'token revocation check failed');
         throw serviceUnavailable('Token revocation cannot be checked right now; retry shortly');
       }
-      if (revoked) throw unauthorized('TOKEN_REVOKED', 'Access token has been revoked');
+      if (revoked) {
+        throw denied(
+          request,
+          unauthorized('TOKEN_REVOKED', 'Access token has been revoked'),
+          claims.sub,
+        );
+      }
     });
 
     app.decorate('authorize', (permission: Permission) => async (request: FastifyRequest) => {
       if (!allows(request.user.roles, permission)) {
-        throw new AppError('FORBIDDEN', `Your roles do not allow ${permission}`);
+        const forbidden = new AppError('FORBIDDEN', `Your roles do not allow ${permission}`);
+        throw denied(request, forbidden, request.user.sub, permission);
       }
     });
   },
-  { name: 'auth', dependencies: ['db', 'redis', 'metrics'] },
+  { name: 'auth', dependencies: ['db', 'redis', 'metrics', 'security-log'] },
 );
 
 /** The JOSE header of what @fastify/jwt hands a key callback (the decoded token, or its header). */

@@ -24,6 +24,7 @@ export default fp(
           { name: 'auth', description: 'Login, token refresh and logout' },
           { name: 'operations', description: 'Health checks (no auth)' },
           { name: 'transfers', description: 'Citizens sent to and received from other operators' },
+          { name: 'security', description: 'The tamper-evident security log (auditors, admins)' },
           {
             name: 'peers',
             description:

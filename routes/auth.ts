@@ -1,5 +1,7 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { SessionAudit } from '../src/auth/sessions.service.js';
 import { ROLES } from '../src/shared/enums.js';
 import { unauthorized } from '../src/shared/errors.js';
 import { problems } from './schemas.js';
@@ -15,6 +17,16 @@ const refreshToken = z.string().min(1).max(512);
 
 /** POST /auth/login, /auth/refresh (public); POST /auth/logout, GET /auth/me (Bearer). */
 const authRoutes: FastifyPluginAsyncZod = async (app) => {
+  /** The security log, for what a login, refresh or logout of this request did. */
+  const audit =
+    (request: FastifyRequest): SessionAudit =>
+    ({ kind, subject, username, detail }) =>
+      app.securityEvent(request, {
+        kind,
+        subject: subject ?? (username ? app.securityLog.usernameSubject(username) : null),
+        ...(detail ? { detail } : {}),
+      });
+
   app.post(
     '/auth/login',
     {
@@ -31,7 +43,8 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: tokenPairSchema, ...problems(400, 401, 429) },
       },
     },
-    async (request) => app.sessions.login(request.body.username, request.body.password, request.ip),
+    async (request) =>
+      app.sessions.login(request.body.username, request.body.password, request.ip, audit(request)),
   );
 
   app.post(
@@ -47,7 +60,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: tokenPairSchema, ...problems(400, 401, 429) },
       },
     },
-    async (request) => app.sessions.refresh(request.body?.refresh_token),
+    async (request) => app.sessions.refresh(request.body?.refresh_token, audit(request)),
   );
 
   // Child scopes do not inherit the type provider: ask for it again.
@@ -67,7 +80,7 @@ const authRoutes: FastifyPluginAsyncZod = async (app) => {
         },
       },
       async (request, reply) => {
-        await app.sessions.logout(request.user, request.body?.refresh_token);
+        await app.sessions.logout(request.user, request.body?.refresh_token, audit(request));
         return reply.code(204).send(null);
       },
     );

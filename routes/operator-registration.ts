@@ -85,12 +85,13 @@ const operatorRegistrationRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: reportSchema, ...problems(400, 401, 403, 409, 415, 503) },
       },
     },
-    async (request) =>
-      view(
-        await app.registration
-          .register(request.body ?? undefined, request.user.sub)
-          .catch((err) => Promise.reject(hubFailure(err))),
-      ),
+    async (request) => {
+      const report = await app.registration
+        .register(request.body ?? undefined, request.user.sub)
+        .catch((err) => Promise.reject(hubFailure(err)));
+      app.securityEvent(request, { kind: 'operator_registered', subject: request.user.sub });
+      return view(report);
+    },
   );
 };
 

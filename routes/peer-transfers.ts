@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { AppError } from '../src/shared/errors.js';
 import {
   citizenEmail,
   citizenName,
@@ -74,8 +75,19 @@ const peerTransferRoutes: FastifyPluginAsyncZod<PeerRouteOptions> = async (app, 
       },
     },
     async (request, reply) => {
-      const { transfer } = await app.transfers.receive(request.body);
-      return reply.code(202).send({ received: true, transfer_id: transfer.id });
+      try {
+        const { transfer } = await app.transfers.receive(request.body);
+        return reply.code(202).send({ received: true, transfer_id: transfer.id });
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'PEER_URL_REFUSED') {
+          // who asked us to call where we will not: the reason, never the URL
+          app.securityEvent(request, {
+            kind: 'peer_callback_refused',
+            detail: { reason: err.message },
+          });
+        }
+        throw err;
+      }
     },
   );
 

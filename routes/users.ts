@@ -59,6 +59,11 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { user, generatedPassword } = await app.users.create(request.body);
+      app.securityEvent(request, {
+        kind: 'user_created',
+        subject: user.id,
+        detail: { by: request.user.sub, roles: user.roles.join(',') },
+      });
       reply.code(201).header('cache-control', 'no-store');
       return generatedPassword ? { ...user, password: generatedPassword } : user;
     },
@@ -76,7 +81,15 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: userSchema, ...problems(400, 401, 403, 404, 503) },
       },
     },
-    async (request) => app.users.disable(request.params.username),
+    async (request) => {
+      const user = await app.users.disable(request.params.username);
+      app.securityEvent(request, {
+        kind: 'user_disabled',
+        subject: user.id,
+        detail: { by: request.user.sub },
+      });
+      return user;
+    },
   );
 
   app.post(
@@ -91,7 +104,15 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: userSchema, ...problems(400, 401, 403, 404, 503) },
       },
     },
-    async (request) => app.users.enable(request.params.username),
+    async (request) => {
+      const user = await app.users.enable(request.params.username);
+      app.securityEvent(request, {
+        kind: 'user_enabled',
+        subject: user.id,
+        detail: { by: request.user.sub },
+      });
+      return user;
+    },
   );
 
   app.delete(
@@ -107,7 +128,12 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      await app.users.delete(request.params.username);
+      const deleted = await app.users.delete(request.params.username);
+      app.securityEvent(request, {
+        kind: 'user_deleted',
+        subject: deleted.id,
+        detail: { by: request.user.sub },
+      });
       return reply.code(204).send(null);
     },
   );

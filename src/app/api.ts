@@ -9,6 +9,7 @@ import rateLimitPlugin from '../../plugins/rate-limit.js';
 import redisPlugin from '../../plugins/redis.js';
 import retentionPlugin from '../../plugins/retention.js';
 import securityPlugin from '../../plugins/security.js';
+import securityLogPlugin from '../../plugins/security-log.js';
 import servicesPlugin from '../../plugins/services.js';
 import shutdownPlugin from '../../plugins/shutdown.js';
 import swaggerPlugin from '../../plugins/swagger.js';
@@ -22,6 +23,7 @@ import healthRoutes from '../../routes/health.js';
 import operatorRegistrationRoutes from '../../routes/operator-registration.js';
 import operatorRoutes from '../../routes/operators.js';
 import peerTransferRoutes from '../../routes/peer-transfers.js';
+import securityEventRoutes from '../../routes/security-events.js';
 import transferRoutes from '../../routes/transfers.js';
 import userRoutes from '../../routes/users.js';
 import type { Config } from '../config/env.js';
@@ -58,6 +60,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
   await app.register(swaggerPlugin);
   await app.register(dbPlugin, settings);
   await app.register(redisPlugin, settings);
+  await app.register(securityLogPlugin, settings);
   await app.register(authPlugin, settings);
   await app.register(messagingPlugin, { ...settings, connectionName: 'citizen-affiliation-api' });
   await app.register(hubPlugin, { ...settings, answerCache: true });
@@ -103,6 +106,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
       await api.register(operatorRegistrationRoutes);
       await api.register(transferRoutes, limits);
       await api.register(userRoutes);
+      await api.register(securityEventRoutes);
     },
     { prefix: '/api/v1' },
   );

@@ -12,6 +12,7 @@ export const PERMISSIONS = {
   'transfers:read': ['operator', 'auditor'],
   'operator:register': [],
   'users:manage': [],
+  'security:read': ['auditor'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

@@ -37,6 +37,23 @@ export interface TokenPair {
 
 export type RevocationReason = 'logout' | 'refresh_reuse';
 
+/** Tells the security log what a login, refresh or logout did (src/security/security-log.ts). */
+export type SessionAudit = (event: {
+  kind:
+    | 'login_succeeded'
+    | 'login_failed'
+    | 'login_locked'
+    | 'refresh_rotated'
+    | 'refresh_reused'
+    | 'logout';
+  /** A user id, or null with `username` when no user is known for it. */
+  subject: string | null;
+  username?: string;
+  detail?: Record<string, string>;
+}) => void;
+
+const noAudit: SessionAudit = () => {};
+
 export interface SessionServiceOptions {
   db: Db;
   store: ExpiringStore;
@@ -84,12 +101,18 @@ export class SessionService {
     this.now = o.now ?? (() => new Date());
   }
 
-  async login(username: string, password: string, clientIp: string): Promise<TokenPair> {
+  async login(
+    username: string,
+    password: string,
+    clientIp: string,
+    audit: SessionAudit = noAudit,
+  ): Promise<TokenPair> {
     // Each attempt is counted before the password is checked, so concurrent guesses cannot
     // exceed the limit; a successful login clears the counter.
     const key = `login-failures:${sha256Hex(`${clientIp}\n${username.trim().toLowerCase()}`)}`;
     const attempts = await this.o.store.increment(key, this.o.loginFailureWindowSeconds * 1000);
     if (attempts.count > this.o.maxLoginFailures) {
+      audit({ kind: 'login_locked', subject: null, username });
       throw rateLimited(
         attempts.resetInMs / 1000,
         'Too many failed logins for this username from your address; try again later',
@@ -99,16 +122,19 @@ export class SessionService {
     const valid = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
     if (!user || !valid || user.disabledAt) {
       this.o.onLoginFailed?.();
+      const reason = !user ? 'unknown_user' : user.disabledAt ? 'user_disabled' : 'wrong_password';
+      audit({ kind: 'login_failed', subject: user?.id ?? null, username, detail: { reason } });
       throw unauthorized('UNAUTHORIZED', INVALID_CREDENTIALS);
     }
     await this.o.store.delete(key);
     if (needsRehash(user.passwordHash)) {
       await updatePasswordHash(this.o.db, user.id, await hashPassword(password));
     }
+    audit({ kind: 'login_succeeded', subject: user.id });
     return this.issue(this.o.db, user, randomUUID());
   }
 
-  async refresh(refreshToken: string): Promise<TokenPair> {
+  async refresh(refreshToken: string, audit: SessionAudit = noAudit): Promise<TokenPair> {
     const tokenHash = sha256Hex(refreshToken);
     const now = this.now();
     const outcome = await this.o.db.transaction(async (tx) => {
@@ -116,18 +142,23 @@ export class SessionService {
       if (spent) {
         const user = await findUserById(tx, spent.userId);
         if (!user || user.disabledAt) return { kind: 'invalid' } as const;
-        return { kind: 'ok', pair: await this.issue(tx, user, spent.familyId) } as const;
+        const pair = await this.issue(tx, user, spent.familyId);
+        return { kind: 'ok', pair, userId: user.id } as const;
       }
       const known = await findRefreshToken(tx, tokenHash);
       if (known?.usedAt && !known.revokedAt) {
         // A spent token presented again: someone holds a copy. Kill the whole login.
         await revokeFamily(tx, known.familyId, now);
-        return { kind: 'reused', familyId: known.familyId } as const;
+        return { kind: 'reused', familyId: known.familyId, userId: known.userId } as const;
       }
       return { kind: 'invalid' } as const;
     });
-    if (outcome.kind === 'ok') return outcome.pair;
+    if (outcome.kind === 'ok') {
+      audit({ kind: 'refresh_rotated', subject: outcome.userId });
+      return outcome.pair;
+    }
     if (outcome.kind === 'reused') {
+      audit({ kind: 'refresh_reused', subject: outcome.userId, detail: { revoked: 'login' } });
       await this.denyFamily(outcome.familyId);
       this.o.onTokensRevoked?.('refresh_reuse');
       throw unauthorized(
@@ -148,7 +179,11 @@ export class SessionService {
   }
 
   /** Revokes the presented access token, its login's family and, if given, a refresh token's. */
-  async logout(claims: VerifiedClaims, refreshToken?: string): Promise<void> {
+  async logout(
+    claims: VerifiedClaims,
+    refreshToken?: string,
+    audit: SessionAudit = noAudit,
+  ): Promise<void> {
     const remainingMs = claims.exp * 1000 - this.now().getTime();
     await this.o.store.setFlags([jtiKey(claims.jti)], Math.max(remainingMs, 1000));
     // A platform token (src/auth/platform-tokens.ts) has no login of ours: its jti is all there is.
@@ -162,6 +197,7 @@ export class SessionService {
       await revokeFamily(this.o.db, familyId, this.now());
     }
     this.o.onTokensRevoked?.('logout');
+    audit({ kind: 'logout', subject: claims.sub });
   }
 
   /** The token, its login or its user was revoked. One store round trip per protected request. */

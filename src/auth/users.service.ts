@@ -120,10 +120,11 @@ export class UserAdmin {
   }
 
   /** Deletes a user with its refresh tokens; audit rows that name it are kept. */
-  async delete(username: string): Promise<void> {
+  async delete(username: string): Promise<{ id: string }> {
     const user = await deleteUser(this.db, username);
     if (!user) throw noSuchUser(username);
     await this.revokeAccess?.(user.id);
+    return { id: user.id };
   }
 }
 

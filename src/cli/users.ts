@@ -58,7 +58,9 @@ async function direct(env: NodeJS.ProcessEnv): Promise<Users> {
     create: (input) => admin.create(input),
     disable: (username) => admin.disable(username),
     enable: (username) => admin.enable(username),
-    delete: (username) => admin.delete(username),
+    delete: async (username) => {
+      await admin.delete(username);
+    },
     close: async () => {
       await database.close();
       await redis?.close();

@@ -81,6 +81,12 @@ export const envSchema = z.object({
     .string()
     .optional()
     .describe('HS256 secret, at least 32 bytes. Unset outside production: random per process.'),
+  SECURITY_LOG_KEY: z
+    .string()
+    .optional()
+    .describe(
+      'Key of the security log hash chain (HMAC), at least 32 bytes; `npm run audit:verify` needs the same. Unset outside production: a fixed development key.',
+    ),
   JWT_PREVIOUS_SECRETS: z
     .string()
     .default('')
@@ -265,7 +271,14 @@ export function missingIdentity(
   return needs.filter((n) => identity[n] === undefined).map((n) => names[n]);
 }
 
-export type Config = Omit<Env, 'JWT_SECRET' | 'TRUST_PROXY' | 'PORT'> & {
+/**
+ * The security log's key outside production when none is set: fixed, so an embedded database's
+ * chain still verifies after a restart. It protects nothing; production requires a real one.
+ */
+export const DEVELOPMENT_SECURITY_LOG_KEY = 'development only: not a secret, set SECURITY_LOG_KEY';
+
+export type Config = Omit<Env, 'JWT_SECRET' | 'TRUST_PROXY' | 'PORT' | 'SECURITY_LOG_KEY'> & {
+  SECURITY_LOG_KEY: string;
   PORT: number;
   operator: OperatorIdentity;
   JWT_SECRET: string;
@@ -381,6 +394,12 @@ export function loadConfig(
   const previousSecrets = e.JWT_PREVIOUS_SECRETS.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+  if (
+    e.SECURITY_LOG_KEY !== undefined &&
+    Buffer.byteLength(e.SECURITY_LOG_KEY) < MIN_SECRET_BYTES
+  ) {
+    problems.push(`SECURITY_LOG_KEY: must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
   if (previousSecrets.some((s) => Buffer.byteLength(s) < MIN_SECRET_BYTES)) {
     problems.push(`JWT_PREVIOUS_SECRETS: each must be at least ${MIN_SECRET_BYTES} bytes`);
   }
@@ -398,6 +417,12 @@ export function loadConfig(
     if (embedded) problems.push(embedded);
     if (api && e.REDIS_URL === undefined) {
       problems.push('REDIS_URL: required in production (in-memory stores are per process)');
+    }
+    if (api && e.SECURITY_LOG_KEY === undefined) {
+      problems.push('SECURITY_LOG_KEY: required in production (the security log hash chain)');
+    }
+    if (e.SECURITY_LOG_KEY !== undefined && isPlaceholder(e.SECURITY_LOG_KEY)) {
+      problems.push('SECURITY_LOG_KEY: is a placeholder; set it to at least 32 random bytes');
     }
     if (e.GOVCARPETA_URL === undefined) {
       problems.push('GOVCARPETA_URL: required in production (the simulator is a development tool)');
@@ -419,6 +444,7 @@ export function loadConfig(
     PORT: port,
     JWT_SECRET: e.JWT_SECRET ?? randomBytes(48).toString('base64url'),
     jwtPreviousSecrets: previousSecrets,
+    SECURITY_LOG_KEY: e.SECURITY_LOG_KEY ?? DEVELOPMENT_SECURITY_LOG_KEY,
     jwtSecretGenerated: e.JWT_SECRET === undefined,
     TRUST_PROXY: trustProxy ?? false,
     embeddedDatabase: e.DATABASE_URL === undefined,

@@ -25,6 +25,13 @@ export const TUNING = {
   /** Embedded mode: the admin created with a one-time password on the first start. */
   bootstrapAdminUsername: 'admin',
   jwt: { issuer: 'citizen-affiliation', audience: 'citizen-affiliation-api' },
+  /** The security log's writer (src/security/security-log.ts). */
+  securityLog: {
+    /** A batch is written this long after its first event. */
+    flushIntervalMs: 100,
+    /** Events held while the database is slow or down; more are dropped (and counted). */
+    maxPending: 10_000,
+  },
   /** The platform auth service's keys (AUTH_JWKS_URL): src/auth/platform-tokens.ts. */
   platformTokens: {
     /** A fetched key is used this long; then the JWKS is asked again (its last copy if down). */

@@ -73,6 +73,7 @@ describe('docker-compose.yml', () => {
     // is its default, `${NAME:?message}` the value exported.
     const exported: Record<string, string> = {
       JWT_SECRET: 'x'.repeat(40),
+      SECURITY_LOG_KEY: 'y'.repeat(40),
       RABBITMQ_PASSWORD: 'abc123',
       GRAFANA_ADMIN_PASSWORD: 'abc123',
     };

@@ -124,6 +124,7 @@ withBroker('the image, its Dockerfile run as a script', () => {
         AMQP_EXCHANGE: exchange,
         GOVCARPETA_URL: hub.url,
         JWT_SECRET: TEST_SECRET,
+        SECURITY_LOG_KEY: `${TEST_SECRET}-log`,
       };
       const refused = run(runtime.dir, runtime.meta.CMD as string[], { ...runtime.env });
       expect(await refused.exited).toBe(1);

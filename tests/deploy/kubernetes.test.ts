@@ -18,6 +18,7 @@ import { metricNames } from '../helpers/promql.js';
 const OVERLAYS = ['development', 'staging', 'production'];
 const REQUIRED_IN_PRODUCTION = [
   'JWT_SECRET',
+  'SECURITY_LOG_KEY',
   'DATABASE_URL',
   'REDIS_URL',
   'AMQP_URL',
@@ -92,6 +93,7 @@ describe.skipIf(!haveKubectl)('k8s/: every overlay builds and matches the code',
           REDIS_URL: 'redis://r',
           AMQP_URL: 'amqp://q',
           JWT_SECRET: 'x'.repeat(40),
+          SECURITY_LOG_KEY: 'y'.repeat(40),
         };
         expect(() => loadConfig(env)).not.toThrow();
         expect(() => loadConfig(env, 'worker')).not.toThrow();

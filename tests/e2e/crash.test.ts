@@ -43,6 +43,7 @@ withBroker('crash and shutdown: SIGKILL between commit and publish, SIGTERM unde
       AMQP_EXCHANGE: exchange,
       GOVCARPETA_URL: hub.url,
       JWT_SECRET: randomBytes(48).toString('base64url'),
+      SECURITY_LOG_KEY: randomBytes(48).toString('base64url'),
       CHECK_CACHE_TTL_SECONDS: '0',
     };
     const procs: ReturnType<typeof runScript>[] = [];

@@ -44,6 +44,7 @@ withServices('transfers survive SIGKILL', () => {
       PUBLIC_BASE_URL: base,
       PEER_ALLOWED_HOSTS: peer.hostPort,
       JWT_SECRET: randomBytes(48).toString('base64url'),
+      SECURITY_LOG_KEY: randomBytes(48).toString('base64url'),
     };
     const procs: ReturnType<typeof runScript>[] = [];
     onTestFinished(async () => {

@@ -62,6 +62,7 @@ describe('config', () => {
       'JWT_SECRET',
       'DATABASE_URL',
       'REDIS_URL',
+      'SECURITY_LOG_KEY',
       'GOVCARPETA_URL',
       'AMQP_URL',
     ]);
@@ -69,6 +70,7 @@ describe('config', () => {
       loadConfig({
         NODE_ENV: 'production',
         JWT_SECRET: SECRET,
+        SECURITY_LOG_KEY: `${SECRET}-log`,
         DATABASE_URL: 'postgres://u@db/x',
         REDIS_URL: 'redis://r',
         GOVCARPETA_URL: 'https://hub.example',
