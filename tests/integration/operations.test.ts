@@ -61,6 +61,7 @@ withServices('operations routes', () => {
       '/api/v1/documents/authentications/{id}',
       '/api/v1/operator/registration',
       '/api/v1/operators',
+      '/api/v1/security-events',
       '/api/v1/transfers',
       '/api/v1/transfers/{transfer_id}',
       '/api/v1/users',

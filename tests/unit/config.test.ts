@@ -175,8 +175,9 @@ describe('config', () => {
       .join('\n');
     const names = Object.keys(envSchema.shape);
     // 30 after issue 15; issue 17 named three more (the transfer timeout and wait,
-    // PEER_ALLOWED_HOSTS); issue 19 five (JWT_PREVIOUS_SECRETS, the platform issuer's four).
-    expect(names.length).toBeLessThanOrEqual(38);
+    // PEER_ALLOWED_HOSTS); issue 19 six (JWT_PREVIOUS_SECRETS, the platform issuer's four,
+    // SECURITY_LOG_KEY).
+    expect(names.length).toBeLessThanOrEqual(39);
     const unset = names.filter(
       (name) =>
         !isPolicy(envSchema.shape[name as keyof typeof envSchema.shape] as z.ZodType) &&
