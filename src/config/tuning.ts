@@ -16,6 +16,8 @@ export const TUNING = {
   peerBodyLimitBytes: 262_144,
   /** Answer 503 while the event loop lags more than this (0: off). */
   maxEventLoopDelayMs: 1000,
+  /** …but not in this long after start: two of under-pressure's 1 s samples, the first of which holds the start-up. */
+  pressureWarmupMs: 2000,
   /** Answer 503 while the heap is larger than this (0: off; the pod's memory limit applies). */
   maxHeapUsedBytes: 0,
   /** A Redis command slower than this fails (protected routes then answer 503). */

@@ -54,8 +54,7 @@ export function runScript(
 
 /**
  * `npm start` as a process (src/server.ts through tsx) on a free loopback port, returned once it
- * reports ready (right after boot the first event-loop sample still holds the start-up work, and
- * the overload guard may answer 503 briefly). Killed when the test ends, whatever happens.
+ * reports ready. Killed when the test ends, whatever happens.
  */
 export async function startServer(
   env: Record<string, string>,

@@ -28,4 +28,24 @@ withServices('overload', () => {
       await app.close();
     }
   });
+
+  it('does not believe the lag of the start-up: no 503 for it in the warm-up after ready', async () => {
+    const app = await buildTestApp(
+      {},
+      { tuning: { maxEventLoopDelayMs: 50, pressureWarmupMs: 60_000 } },
+    );
+    try {
+      await app.ready();
+      const deadline = Date.now() + 10_000;
+      // the loop stalls as it does while PGlite compiles, until the guard measures it
+      while (!(app as unknown as { isUnderPressure(): boolean }).isUnderPressure()) {
+        if (Date.now() > deadline) throw new Error('the lag was never measured');
+        blockEventLoop(250);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect((await app.inject({ url: '/api/v1/auth/me' })).statusCode).toBe(401); // not 503
+    } finally {
+      await app.close();
+    }
+  });
 });
