@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import { DataDirBusyError } from '../../db/lock.js';
 import { denyUserTokens } from '../auth/sessions.service.js';
 import { type NewUser, UserAdmin, type UserView } from '../auth/users.service.js';
-import { envSchema, parseEnv } from '../config/env.js';
+import { DEVELOPMENT_SECURITY_LOG_KEY, envSchema, parseEnv } from '../config/env.js';
+import { SecurityLog } from '../security/security-log.js';
 import { RedisStore } from '../stores/redis-store.js';
 import { databaseEnv, openDatabase } from './database.js';
 import { type RunningService, runningService } from './service.js';
@@ -52,16 +53,38 @@ async function direct(env: NodeJS.ProcessEnv): Promise<Users> {
     database.db,
     redis ? (userId) => denyUserTokens(redis.store, userId, redis.accessTtlSeconds) : null,
   );
+  // The security log hears of these as of the API's routes (by: `cli`, from this machine).
+  const { SECURITY_LOG_KEY } = parseEnv(envSchema.pick({ SECURITY_LOG_KEY: true }), env);
+  const securityLog = new SecurityLog({
+    db: database.db,
+    key: SECURITY_LOG_KEY ?? DEVELOPMENT_SECURITY_LOG_KEY,
+    maxPending: 100,
+    flushIntervalMs: 1,
+  });
+  const logged = async <T extends { id: string }>(
+    kind: 'user_created' | 'user_disabled' | 'user_enabled' | 'user_deleted',
+    done: T,
+    detail: Record<string, string> = {},
+  ): Promise<T> => {
+    securityLog.record({ kind, subject: done.id, source: 'cli', detail: { by: 'cli', ...detail } });
+    await securityLog.flush();
+    return done;
+  };
   return {
     via: database.kind === 'pglite' ? 'the embedded database' : 'the database',
     revokesAccessTokens: admin.revokesAccessTokens,
-    create: (input) => admin.create(input),
-    disable: (username) => admin.disable(username),
-    enable: (username) => admin.enable(username),
+    create: async (input) => {
+      const created = await admin.create(input);
+      await logged('user_created', created.user, { roles: created.user.roles.join(',') });
+      return created;
+    },
+    disable: async (username) => logged('user_disabled', await admin.disable(username)),
+    enable: async (username) => logged('user_enabled', await admin.enable(username)),
     delete: async (username) => {
-      await admin.delete(username);
+      await logged('user_deleted', await admin.delete(username));
     },
     close: async () => {
+      await securityLog.close();
       await database.close();
       await redis?.close();
     },

@@ -214,6 +214,39 @@ describe.skipIf(!databaseUrl)('a command that fails', () => {
   });
 });
 
+describe.skipIf(!databaseUrl)('user commands in the security log', () => {
+  it('records a user created and disabled from the command line, by `cli`, in an intact chain', async () => {
+    const fresh = await freshDatabase();
+    const key = 'cli-security-log-key-0123456789abcdef0123';
+    const env = { DATABASE_URL: fresh.url, SECURITY_LOG_KEY: key };
+    try {
+      const created = runScript(
+        'src/cli/user-create.ts',
+        ['--username', 'cli-made', '--role', 'auditor'],
+        env,
+      );
+      expect((await created.exited).code, created.output()).toBe(0);
+      const disabled = runScript('src/cli/user-disable.ts', ['--username', 'cli-made'], env);
+      expect((await disabled.exited).code, disabled.output()).toBe(0);
+      const sql = postgres(fresh.url, { max: 1, onnotice: () => {} });
+      try {
+        const rows = await sql`select kind, source, detail from security_events order by seq`;
+        expect(rows.map((r) => [r.kind, r.source, r.detail.by])).toEqual([
+          ['user_created', 'cli', 'cli'],
+          ['user_disabled', 'cli', 'cli'],
+        ]);
+      } finally {
+        await sql.end();
+      }
+      const verify = runScript('src/cli/audit-verify.ts', [], env);
+      expect((await verify.exited).code, verify.output()).toBe(0);
+      expect(verify.output()).toContain('intact: 2 events');
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
+
 describe.skipIf(!databaseUrl)('npm run retention', () => {
   it('deletes, once, what has done its job, says how much per table, and keeps the rest', async () => {
     const fresh = await freshDatabase();
