@@ -29,7 +29,8 @@ await runCommand(USAGE, {}, async () => {
       console.error(`(${checked} events before it hold)`);
       return 1;
     }
-    process.stdout.write(`security log intact: ${checked} events, hash chain verified\n`);
+    const events = `${checked} event${checked === 1 ? '' : 's'}`;
+    process.stdout.write(`security log intact: ${events}, hash chain verified\n`);
     return 0;
   } finally {
     await database.close();

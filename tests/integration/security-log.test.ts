@@ -217,7 +217,7 @@ withServices('the security log: what it records, who reads it, and that tamperin
     const env = { DATABASE_URL: db.url, SECURITY_LOG_KEY: KEY, NODE_ENV: 'test' };
     const intact = runScript('src/cli/audit-verify.ts', [], env);
     expect((await intact.exited).code, intact.output()).toBe(0);
-    expect(intact.output()).toMatch(/intact: \d+ events/);
+    expect(intact.output()).toMatch(/intact: \d+ events?,/);
 
     await sql`alter table security_events disable trigger security_events_no_update_or_delete`;
     try {
