@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { newUserSchema } from '../src/auth/users.service.js';
@@ -22,6 +23,18 @@ const byName = z.strictObject({ username: z.string().trim().min(1).max(64) });
 const userRoutes: FastifyPluginAsyncZod = async (app) => {
   const admin = { onRequest: [app.authenticate, app.authorize('users:manage')] };
   const security = [{ bearerAuth: [] }];
+  /** The security log hears of each change, with the admin who made it. */
+  const changed = (
+    request: FastifyRequest,
+    kind: 'user_created' | 'user_disabled' | 'user_enabled' | 'user_deleted',
+    userId: string,
+    detail: Record<string, string> = {},
+  ) =>
+    app.securityEvent(request, {
+      kind,
+      subject: userId,
+      detail: { by: request.user.sub, ...detail },
+    });
 
   app.get(
     '/users',
@@ -59,11 +72,7 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { user, generatedPassword } = await app.users.create(request.body);
-      app.securityEvent(request, {
-        kind: 'user_created',
-        subject: user.id,
-        detail: { by: request.user.sub, roles: user.roles.join(',') },
-      });
+      changed(request, 'user_created', user.id, { roles: user.roles.join(',') });
       reply.code(201).header('cache-control', 'no-store');
       return generatedPassword ? { ...user, password: generatedPassword } : user;
     },
@@ -83,11 +92,7 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const user = await app.users.disable(request.params.username);
-      app.securityEvent(request, {
-        kind: 'user_disabled',
-        subject: user.id,
-        detail: { by: request.user.sub },
-      });
+      changed(request, 'user_disabled', user.id);
       return user;
     },
   );
@@ -106,11 +111,7 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const user = await app.users.enable(request.params.username);
-      app.securityEvent(request, {
-        kind: 'user_enabled',
-        subject: user.id,
-        detail: { by: request.user.sub },
-      });
+      changed(request, 'user_enabled', user.id);
       return user;
     },
   );
@@ -129,11 +130,7 @@ const userRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const deleted = await app.users.delete(request.params.username);
-      app.securityEvent(request, {
-        kind: 'user_deleted',
-        subject: deleted.id,
-        detail: { by: request.user.sub },
-      });
+      changed(request, 'user_deleted', deleted.id);
       return reply.code(204).send(null);
     },
   );
