@@ -21,10 +21,9 @@ export default fp<Settings>(
       pressureHandler: (request, _reply, type) => {
         // Logged once, by the error handler, like every 5xx.
         if (request.routeOptions.config.operational) return undefined;
+        // Before ready, readyAt is +∞: the difference is −∞, so still warming.
         const warming = performance.now() - readyAt < tuning.pressureWarmupMs;
-        if (type === 'eventLoopDelay' && (warming || readyAt === Number.POSITIVE_INFINITY)) {
-          return undefined;
-        }
+        if (type === 'eventLoopDelay' && warming) return undefined;
         return Promise.reject(serviceUnavailable('The service is overloaded; retry shortly', 2));
       },
     });
