@@ -10,7 +10,6 @@ import {
   PlatformKeys,
   platformClaims,
 } from '../src/auth/platform-tokens.js';
-import { parseRoleMap, type RoleMap } from '../src/auth/role-map.js';
 import { allows, type Permission } from '../src/auth/roles.js';
 import {
   type AccessClaims,
@@ -89,8 +88,7 @@ export default fp<Settings>(
       },
     });
 
-    const platform = config.AUTH_ISSUER ? parseRoleMap(config.AUTH_ROLE_MAP) : null;
-    if (typeof platform === 'string') throw new Error(`AUTH_ROLE_MAP: ${platform}`);
+    const platform = config.authRoleMap;
     if (platform) await registerPlatformVerifier(app, config, tuning.platformTokens);
 
     setHashConcurrency(tuning.login.hashConcurrency);
@@ -138,10 +136,9 @@ export default fp<Settings>(
     app.decorate('authenticate', async (request: FastifyRequest) => {
       // jwtVerify accepts "Bearer <token>", so the token is what follows the one space.
       const token = request.headers.authorization?.slice(7) ?? '';
-      const fromPlatform = platform && unverifiedIssuer(token) === config.AUTH_ISSUER;
       try {
-        if (fromPlatform) {
-          request.user = platformClaims(await request.platformJwtVerify(), platform as RoleMap);
+        if (platform && unverifiedIssuer(token) === config.AUTH_ISSUER) {
+          request.user = platformClaims(await request.platformJwtVerify(), platform);
         } else await request.jwtVerify();
       } catch (err) {
         if (err instanceof PlatformKeyError)

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { parseRoleMap } from '../auth/role-map.js';
+import { parseRoleMap, type RoleMap } from '../auth/role-map.js';
 import { LOCAL_OPERATOR } from '../hub/simulator.js';
 
 /**
@@ -286,6 +286,8 @@ export type Config = Omit<Env, 'JWT_SECRET' | 'TRUST_PROXY' | 'PORT' | 'SECURITY
   jwtSecretGenerated: boolean;
   /** JWT_PREVIOUS_SECRETS, split. */
   jwtPreviousSecrets: string[];
+  /** AUTH_ROLE_MAP, parsed; null without AUTH_ISSUER (only our own tokens are accepted). */
+  authRoleMap: RoleMap | null;
   TRUST_PROXY: boolean | string[];
   /** No DATABASE_URL: PGlite in process. */
   embeddedDatabase: boolean;
@@ -311,8 +313,8 @@ export function isPlaceholder(secret: string): boolean {
   return PLACEHOLDER.test(secret.trim());
 }
 
-/** AUTH_*: all four together, the URLs https in production, the role map well formed. */
-function platformIssuerProblems(e: Env): string[] {
+/** AUTH_*: all four together, the URLs https in production, the role map (parsed) well formed. */
+function platformIssuerProblems(e: Env, map: RoleMap | string | null): string[] {
   const set = [e.AUTH_ISSUER, e.AUTH_JWKS_URL, e.AUTH_AUDIENCE, e.AUTH_ROLE_MAP].filter(Boolean);
   if (set.length === 0) return [];
   if (set.length < 4) {
@@ -331,8 +333,26 @@ function platformIssuerProblems(e: Env): string[] {
       problems.push(`${name}: must be https in production`);
     }
   }
-  const map = parseRoleMap(e.AUTH_ROLE_MAP);
   if (typeof map === 'string') problems.push(`AUTH_ROLE_MAP: ${map}`);
+  return problems;
+}
+
+/**
+ * A secret's own problems, when it is set: shorter than 32 bytes anywhere; a placeholder (the
+ * secret template's, or a word people type for one) in production.
+ */
+function secretProblems(name: string, value: string | undefined, production: boolean): string[] {
+  if (value === undefined) return [];
+  const problems: string[] = [];
+  if (Buffer.byteLength(value) < MIN_SECRET_BYTES) {
+    problems.push(`${name}: must be at least ${MIN_SECRET_BYTES} bytes`);
+  }
+  if (production && isPlaceholder(value)) {
+    problems.push(
+      `${name}: is a placeholder (the secret template's, or a word like "changeme"); ` +
+        'set it to at least 32 random bytes, e.g. `openssl rand -base64 48`',
+    );
+  }
   return problems;
 }
 
@@ -388,31 +408,20 @@ export function loadConfig(
   if (trustProxy === undefined) {
     problems.push('TRUST_PROXY: must be true, false or a comma list of IPs/CIDRs');
   }
-  if (e.JWT_SECRET !== undefined && Buffer.byteLength(e.JWT_SECRET) < MIN_SECRET_BYTES) {
-    problems.push(`JWT_SECRET: must be at least ${MIN_SECRET_BYTES} bytes`);
-  }
+  const production = e.NODE_ENV === 'production';
+  problems.push(...secretProblems('JWT_SECRET', e.JWT_SECRET, production));
+  problems.push(...secretProblems('SECURITY_LOG_KEY', e.SECURITY_LOG_KEY, production));
   const previousSecrets = e.JWT_PREVIOUS_SECRETS.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (
-    e.SECURITY_LOG_KEY !== undefined &&
-    Buffer.byteLength(e.SECURITY_LOG_KEY) < MIN_SECRET_BYTES
-  ) {
-    problems.push(`SECURITY_LOG_KEY: must be at least ${MIN_SECRET_BYTES} bytes`);
-  }
   if (previousSecrets.some((s) => Buffer.byteLength(s) < MIN_SECRET_BYTES)) {
     problems.push(`JWT_PREVIOUS_SECRETS: each must be at least ${MIN_SECRET_BYTES} bytes`);
   }
-  problems.push(...platformIssuerProblems(e));
-  if (e.NODE_ENV === 'production') {
+  const roleMap = e.AUTH_ROLE_MAP ? parseRoleMap(e.AUTH_ROLE_MAP) : null;
+  problems.push(...platformIssuerProblems(e, roleMap));
+  if (production) {
     const api = role === 'api';
     if (api && e.JWT_SECRET === undefined) problems.push('JWT_SECRET: required in production');
-    if (e.JWT_SECRET !== undefined && isPlaceholder(e.JWT_SECRET)) {
-      problems.push(
-        'JWT_SECRET: is a placeholder (the secret template\'s, or a word like "changeme"); ' +
-          'set it to at least 32 random bytes, e.g. `openssl rand -base64 48`',
-      );
-    }
     const embedded = embeddedDatabaseProblem(e);
     if (embedded) problems.push(embedded);
     if (api && e.REDIS_URL === undefined) {
@@ -420,9 +429,6 @@ export function loadConfig(
     }
     if (api && e.SECURITY_LOG_KEY === undefined) {
       problems.push('SECURITY_LOG_KEY: required in production (the security log hash chain)');
-    }
-    if (e.SECURITY_LOG_KEY !== undefined && isPlaceholder(e.SECURITY_LOG_KEY)) {
-      problems.push('SECURITY_LOG_KEY: is a placeholder; set it to at least 32 random bytes');
     }
     if (e.GOVCARPETA_URL === undefined) {
       problems.push('GOVCARPETA_URL: required in production (the simulator is a development tool)');
@@ -444,6 +450,8 @@ export function loadConfig(
     PORT: port,
     JWT_SECRET: e.JWT_SECRET ?? randomBytes(48).toString('base64url'),
     jwtPreviousSecrets: previousSecrets,
+    // all four AUTH_* or none (checked above): a role map means a platform issuer
+    authRoleMap: typeof roleMap === 'object' ? roleMap : null,
     SECURITY_LOG_KEY: e.SECURITY_LOG_KEY ?? DEVELOPMENT_SECURITY_LOG_KEY,
     jwtSecretGenerated: e.JWT_SECRET === undefined,
     TRUST_PROXY: trustProxy ?? false,
