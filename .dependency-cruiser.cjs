@@ -5,7 +5,7 @@
  *     -> app factories (src/app/)
  *       -> HTTP layer (plugins/, routes/) and configuration (src/config/)
  *         -> features (src/<feature>/), over the shared modules (src/shared/, src/messaging/,
- *            src/hub/, src/stores/)
+ *            src/hub/, src/stores/, src/telemetry/)
  *           -> the database engine (db/)
  *
  * dependency-cruiser rather than Biome's noRestrictedImports: it resolves every import (type-only
@@ -18,7 +18,7 @@ const APP = '^src/app/';
 const HTTP = '^(plugins|routes)/';
 const CONFIG = '^src/config/';
 const FEATURES = '^src/(affiliation|auth|documents|idempotency|retention)/';
-const SHARED = '^src/(shared|messaging|hub|stores)/';
+const SHARED = '^src/(shared|messaging|hub|stores|telemetry)/';
 const DOMAIN = `${FEATURES}|${SHARED}`;
 
 module.exports = {

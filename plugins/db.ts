@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { createDatabase, type Database, type Db } from '../db/client.js';
 import type { Settings } from '../src/config/settings.js';
+import { traceTransactions } from '../src/telemetry/tracing.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,6 +32,7 @@ export default fp<Settings>(
       });
     }
     app.log.info({ kind: database.kind }, 'database ready');
+    traceTransactions(database.db);
     app.decorate('database', database);
     app.decorate('db', database.db);
   },

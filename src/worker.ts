@@ -1,19 +1,8 @@
-import closeWithGrace from 'close-with-grace';
-import { exitOnStartFailure } from './app/base.js';
-import { buildWorker } from './app/worker.js';
-import { loadConfig } from './config/env.js';
+import { startTracing } from './telemetry/start.js';
 
-/** `npm run worker`: consume request messages until SIGTERM/SIGINT. */
-async function main() {
-  const config = loadConfig(process.env, 'worker');
-  const worker = await buildWorker(config);
-  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
-    if (err) worker.log.error({ err }, 'closing after an unexpected error');
-    else worker.log.info({ signal }, 'shutting down: finishing the messages in hand');
-    await worker.close();
-    worker.log.info('closed');
-  });
-  await worker.listen({ host: config.HOST, port: config.PORT });
-}
-
-main().catch(exitOnStartFailure('citizen-affiliation worker'));
+/**
+ * Entry point of `npm run worker`. Tracing starts before anything else is imported (its
+ * instrumentations patch modules as they load), then the process itself: src/app/main-worker.ts.
+ */
+await startTracing('citizen-affiliation-worker');
+await import('./app/main-worker.js');

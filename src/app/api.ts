@@ -1,3 +1,4 @@
+import type { FastifyPluginAsync } from 'fastify';
 import authPlugin from '../../plugins/auth.js';
 import dbPlugin from '../../plugins/db.js';
 import errorsPlugin from '../../plugins/errors.js';
@@ -28,6 +29,7 @@ import transferRoutes from '../../routes/transfers.js';
 import userRoutes from '../../routes/users.js';
 import type { Config } from '../config/env.js';
 import { settingsOf } from '../config/settings.js';
+import { currentTracing } from '../telemetry/start.js';
 import { type BuildOptions, createFastify } from './base.js';
 import { genReqId, RequestLogController } from './logger.js';
 
@@ -51,7 +53,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}) {
     reply.header('x-request-id', request.id);
   });
 
-  // 1. Infrastructure
+  // 1. Infrastructure (tracing first: it names each request's span by its route)
+  const tracing = currentTracing();
+  if (tracing) await app.register(tracing.fastifyPlugin as FastifyPluginAsync);
   await app.register(shutdownPlugin);
   await app.register(metricsPlugin);
   await app.register(errorsPlugin);

@@ -4,6 +4,7 @@ import { DrizzleQueryError } from 'drizzle-orm';
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { type LoggerOptions, stdSerializers } from 'pino';
 import type { Config } from '../config/env.js';
+import { maskCitizenIds } from '../shared/paths.js';
 
 /**
  * pino settings shared by the processes and the tests. Requests are logged without query strings
@@ -45,14 +46,6 @@ export const redactPaths = CONTAINERS.flatMap((container) =>
     return key.startsWith('[') ? `${container}${key}` : `${container}.${key}`;
   }),
 );
-
-/**
- * A path with its citizen ids (a segment of 6 to 12 digits, as in `/citizens/1032236578`) written
- * as `:digits`: paths are logged, citizen ids never are.
- */
-export function maskCitizenIds(path: string): string {
-  return path.replace(/(?<=\/)\d{6,12}(?=\/|$)/g, ':digits');
-}
 
 export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>): LoggerOptions {
   return {

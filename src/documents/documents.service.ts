@@ -6,6 +6,7 @@ import { claimMessage, wasHandled } from '../messaging/inbox.repository.js';
 import type { Outbox } from '../messaging/outbox.js';
 import type { Caller } from '../shared/caller.js';
 import { sha256Hex, uuidFromName } from '../shared/hashing.js';
+import { dbSpan } from '../telemetry/tracing.js';
 import { findAuthentication, insertAuthentication } from './authentications.repository.js';
 import { type DocumentAuthentication, documentAuthentications } from './authentications.table.js';
 import {
@@ -142,24 +143,27 @@ export class DocumentService {
       requestId: null,
       authenticatedAt: new Date(),
     };
-    const first = await this.db.transaction(async (tx) => {
-      if (!(await claimMessage(tx, request.messageId, row.id))) return false;
-      await insertAuthentication(tx, row);
-      await this.outbox.enqueue(
-        tx,
-        authenticationCompleted,
-        {
-          messageId: request.messageId,
-          documentId: request.documentId,
-          idCitizen: request.citizenId,
-          authenticated,
-          message: row.message,
-          authenticatedAt: row.authenticatedAt.toISOString(),
-        },
-        uuidFromName(`completed:${request.messageId}`),
-      );
-      return true;
-    });
+    const tables = 'inbox, document_authentications, outbox';
+    const first = await dbSpan('INSERT', tables, () =>
+      this.db.transaction(async (tx) => {
+        if (!(await claimMessage(tx, request.messageId, row.id))) return false;
+        await insertAuthentication(tx, row);
+        await this.outbox.enqueue(
+          tx,
+          authenticationCompleted,
+          {
+            messageId: request.messageId,
+            documentId: request.documentId,
+            idCitizen: request.citizenId,
+            authenticated,
+            message: row.message,
+            authenticatedAt: row.authenticatedAt.toISOString(),
+          },
+          uuidFromName(`completed:${request.messageId}`),
+        );
+        return true;
+      }),
+    );
     if (first) {
       this.outbox.committed();
       this.authentications.inc({ status: row.status, channel: 'amqp' });

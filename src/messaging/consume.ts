@@ -1,7 +1,9 @@
+import type { Span } from '@opentelemetry/api';
 import type { ConsumeMessage } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Counter } from 'prom-client';
 import type { z } from 'zod';
+import { contextOf, inSpan, SpanKind } from '../telemetry/tracing.js';
 import type { Broker } from './broker.js';
 import type { ConsumeOutcome } from './metrics.js';
 
@@ -45,7 +47,26 @@ export abstract class RequestConsumer {
     await Promise.allSettled([...this.inflight]);
   }
 
-  async handle(msg: ConsumeMessage): Promise<void> {
+  /** Handles one delivery in a span that continues the sender's trace (its `traceparent`). */
+  handle(msg: ConsumeMessage): Promise<void> {
+    return inSpan(
+      `process ${this.base.queue}`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: contextOf(msg.properties.headers),
+        attributes: {
+          'messaging.system': 'rabbitmq',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': msg.fields.exchange,
+          'messaging.rabbitmq.destination.routing_key': msg.fields.routingKey,
+          'messaging.message.id': clip(msg.properties.messageId) ?? '',
+        },
+      },
+      (span) => this.count(msg, span),
+    );
+  }
+
+  private async count(msg: ConsumeMessage, span: Span | undefined): Promise<void> {
     const outcome = await this.process(msg).catch(async (err: unknown) => {
       // Postgres (or the broker) failed us, not the message: try it again shortly.
       this.base.log.error({ err: { message: (err as Error).message } }, 'request failed; requeued');
@@ -54,6 +75,7 @@ export abstract class RequestConsumer {
       return 'failed' as const;
     });
     this.base.consumed.inc({ outcome, queue: this.base.queue });
+    span?.setAttribute('consume.outcome', outcome);
   }
 
   protected abstract process(msg: ConsumeMessage): Promise<ConsumeOutcome>;

@@ -2,6 +2,7 @@ import { asc, getTableName, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { deleteBatch } from '../../db/batch.js';
 import type { Db, Executor } from '../../db/client.js';
+import type { TraceCarrier } from '../telemetry/tracing.js';
 import { type OutboxRow, outbox } from './outbox.table.js';
 
 /** Every query of the outbox table. */
@@ -12,6 +13,8 @@ export interface NewEvent {
   /** '' for RabbitMQ's default exchange (a reply to a queue); unset: this service's exchange. */
   exchange?: string | undefined;
   payload: unknown;
+  /** The trace of the request that wrote it (tracing.ts), continued by the relay's publish. */
+  traceContext?: TraceCarrier | null;
 }
 
 /** Writes an event (a second write of one id does nothing: ids are stable per event). */
@@ -100,9 +103,9 @@ export function prepareDecisionWrite(
       // Drizzle names every column of the outbox, in order: the new event's defaults are spelt out.
       .select(
         sql`select e.id, e.routing_key, null::text, e.payload, now(), null::timestamptz, 0,
-          null::text
+          null::text, e.trace_context
         from json_to_recordset(${sql.placeholder('events')}::text::json)
-          as e(id uuid, routing_key text, payload jsonb)`,
+          as e(id uuid, routing_key text, payload jsonb, trace_context jsonb)`,
       )
       .onConflictDoNothing()
       .prepare(`record_${getTableName(table)}_${name}`)

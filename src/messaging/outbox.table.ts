@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, jsonb, pgTable, text, uuid } from 'drizzle-orm/pg-core';
 import { at, createdAt } from '../../db/columns.js';
+import type { TraceCarrier } from '../telemetry/tracing.js';
 
 /**
  * Transactional outbox: written in the same transaction as the row an event describes, published
@@ -19,6 +20,8 @@ export const outbox = pgTable(
     sentAt: at('sent_at'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
+    /** W3C trace context of the request that wrote it (traceparent, tracestate); null untraced. */
+    traceContext: jsonb('trace_context').$type<TraceCarrier>(),
   },
   (t) => [index('outbox_pending_idx').on(t.createdAt).where(sql`${t.sentAt} is null`)],
 );

@@ -3,6 +3,7 @@ import { getTableColumns, getTableName } from 'drizzle-orm';
 import type { PgColumn, PgInsertValue, PgTable } from 'drizzle-orm/pg-core';
 import type { Db, Executor } from '../../db/client.js';
 import { causeChain } from '../shared/errors.js';
+import { currentTraceCarrier, dbSpan, type TraceCarrier } from '../telemetry/tracing.js';
 import type { EventBody, EventType } from './events.js';
 import { GroupCommit } from './group-commit.js';
 import { insertEvent, type PreparedWrite, prepareDecisionWrite } from './outbox.repository.js';
@@ -10,7 +11,7 @@ import { insertEvent, type PreparedWrite, prepareDecisionWrite } from './outbox.
 /** One decision row (values by column name) and its event. */
 interface Decision {
   row: Record<string, unknown>;
-  event: { id: string; routing_key: string; payload: unknown };
+  event: { id: string; routing_key: string; payload: unknown; trace_context: TraceCarrier | null };
 }
 
 /** Most decisions written by one statement. */
@@ -53,7 +54,13 @@ export class Outbox {
     id: string = randomUUID(),
     exchange?: string,
   ): Promise<string> {
-    await insertEvent(tx, { id, routingKey: event.routingKey, exchange, payload: body });
+    await insertEvent(tx, {
+      id,
+      routingKey: event.routingKey,
+      exchange,
+      payload: body,
+      traceContext: currentTraceCarrier(),
+    });
     return id;
   }
 
@@ -71,12 +78,15 @@ export class Outbox {
     alsoInTransaction?: (tx: Executor) => Promise<void>,
   ): Promise<string> {
     const id = randomUUID();
+    const tables = `${getTableName(table)}, outbox`;
     if (alsoInTransaction) {
-      await this.db.transaction(async (tx) => {
-        await tx.insert(table).values(row);
-        await this.enqueue(tx, event, body, id);
-        await alsoInTransaction(tx);
-      });
+      await dbSpan('INSERT', tables, () =>
+        this.db.transaction(async (tx) => {
+          await tx.insert(table).values(row);
+          await this.enqueue(tx, event, body, id);
+          await alsoInTransaction(tx);
+        }),
+      );
       this.committed();
       return id;
     }
@@ -91,10 +101,17 @@ export class Outbox {
       given.push(column);
       values[column.name] = value;
     }
-    await this.writer(table, given).add({
+    const decision: Decision = {
       row: values,
-      event: { id, routing_key: event.routingKey, payload: body },
-    });
+      event: {
+        id,
+        routing_key: event.routingKey,
+        payload: body,
+        trace_context: currentTraceCarrier(),
+      },
+    };
+    // The span lasts from joining the group commit to its commit: what this request waited.
+    await dbSpan('INSERT', tables, () => this.writer(table, given).add(decision));
     return id;
   }
 

@@ -1,6 +1,7 @@
 import type { ConfirmChannel, Message } from 'amqplib';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../../db/client.js';
+import { contextOf, currentTraceCarrier, inSpan, SpanKind } from '../telemetry/tracing.js';
 import type { Broker } from './broker.js';
 import type { EventMetrics } from './metrics.js';
 import type { Outbox } from './outbox.js';
@@ -25,8 +26,11 @@ export interface RelayOptions {
   metrics: EventMetrics;
 }
 
-/** The AMQP properties and CloudEvents (binary mode) headers of one outbox row. */
-export function messageOptions(row: OutboxRow, publishTimeoutMs: number) {
+/**
+ * The AMQP properties and CloudEvents (binary mode) headers of one outbox row, with the W3C trace
+ * context (`traceparent`, `tracestate`) of `trace`: the publish span's, else the row's own.
+ */
+export function messageOptions(row: OutboxRow, publishTimeoutMs: number, trace = row.traceContext) {
   const time = row.createdAt.toISOString();
   return {
     persistent: true,
@@ -42,6 +46,7 @@ export function messageOptions(row: OutboxRow, publishTimeoutMs: number) {
       'ce-type': row.routingKey,
       'ce-source': CE_SOURCE,
       'ce-time': time,
+      ...trace,
     },
     timeout: publishTimeoutMs,
   };
@@ -134,13 +139,34 @@ export class OutboxRelay {
     return outcome.sent;
   }
 
-  private async publish(row: OutboxRow): Promise<void> {
+  /** Publishes one row, in a span that continues the trace of the request that wrote it. */
+  private publish(row: OutboxRow): Promise<void> {
+    const exchange = row.exchange ?? this.o.exchange;
+    return inSpan(
+      `publish ${exchange || '(default)'}`,
+      {
+        kind: SpanKind.PRODUCER,
+        parent: contextOf(row.traceContext),
+        requireParent: true,
+        attributes: {
+          'messaging.system': 'rabbitmq',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': exchange,
+          'messaging.rabbitmq.destination.routing_key': row.routingKey,
+          'messaging.message.id': row.id,
+        },
+      },
+      () => this.send(row, exchange),
+    );
+  }
+
+  private async send(row: OutboxRow, exchange: string): Promise<void> {
     const body = Buffer.from(JSON.stringify(row.payload));
     await this.o.broker.channel.publish(
-      row.exchange ?? this.o.exchange,
+      exchange,
       row.routingKey,
       body,
-      messageOptions(row, this.o.publishTimeoutMs),
+      messageOptions(row, this.o.publishTimeoutMs, currentTraceCarrier() ?? row.traceContext),
     );
     // The broker sends basic.return before the ack of an unroutable mandatory message.
     if (this.returned.delete(row.id)) {

@@ -50,6 +50,19 @@ export class TestBroker {
     for (const r of w.retryQueues) this.queues.add(r.queue);
   }
 
+  /** Does `queue` exist yet? (Asked on a channel of its own: a 404 closes the channel.) */
+  async queueExists(queue: string): Promise<boolean> {
+    const probe = await this.connection.createChannel();
+    probe.on('error', () => {});
+    try {
+      await probe.checkQueue(queue);
+      await probe.close();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** A queue bound to the exchange with a routing key, collecting what arrives. */
   async bind(exchange: string, key: string): Promise<Received[]> {
     const queue = `${exchange}.test.${randomUUID().slice(0, 8)}`;
