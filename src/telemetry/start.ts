@@ -87,7 +87,9 @@ export async function startTracing(serviceName: string): Promise<Tracing | undef
     import('@fastify/otel'),
   ]);
   const fastifyOtel = new fastify.FastifyOtelInstrumentation({
+    // The request span only: the HTTP server span is its parent and the work its children.
     instrumentHooks: false,
+    instrumentHandler: false,
     ignorePaths: (route) => UNTRACED.test(route.url),
     requestHook: (span, request) => maskUrlAttributes(span, request.url),
   });

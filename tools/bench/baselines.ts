@@ -65,5 +65,11 @@ const close = async () => {
 };
 process.on('SIGTERM', close);
 process.on('SIGINT', close);
+// The collector of the traced service (OTLP/HTTP, protobuf by default): takes and drops exports.
+app.addContentTypeParser('application/x-protobuf', { parseAs: 'buffer' }, (_req, body, done) =>
+  done(null, body),
+);
+app.post('/v1/traces', async () => ({}));
+
 await app.listen({ host: '127.0.0.1', port: Number(env.PORT) });
 process.stdout.write('baselines ready\n');

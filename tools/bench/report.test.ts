@@ -85,4 +85,16 @@ describe('bench report: the budget of docs/performance.md', () => {
     expect(md).toContain('| floor (baseline) | 200 | 0 | 100 | 0 | 0 | 0 | 0 | 300 |');
     expect(md).toContain('| check, hot ids | 400 | 0 | 0 | 0 | 90 | 0 | 0 | 490 |');
   });
+
+  it('reports tracing on against off, and leaves the traced row out of the RSS rule', () => {
+    const rows = [
+      row('floor (baseline)', 4000),
+      row('check, unique ids', 2000, { p99: 40, rssMiB: 200 }),
+      row('check, unique ids, tracing on', 1500, { p99: 60, rssMiB: 300, tracing: true }),
+    ];
+    expect(rule(rows, 'service peak RSS')).toMatchObject({ measured: '200 MiB', pass: true });
+    expect(markdown(rows, budget(rows), 'test')).toContain(
+      '"check, unique ids, tracing on" against tracing off ("check, unique ids"): 0.75 × the req/s, p99 60 against 40 ms, peak RSS +100 MiB.',
+    );
+  });
 });

@@ -22,6 +22,8 @@ export interface Row {
   eventsPending: number;
   /** CPU time per answered request by group of processes (cpu.ts), µs. */
   cpuMicrosPerRequest: Record<string, number>;
+  /** Measured with tracing on: reported with its cost, not judged by the budget. */
+  tracing?: boolean;
 }
 
 export interface Budget {
@@ -100,7 +102,8 @@ export function budget(rows: Row[]): Budget[] {
       pass: row.p99 < 1500,
     });
   }
-  const maxRss = Math.max(0, ...rows.filter((r) => r.target === 'service').map((r) => r.rssMiB));
+  const deployed = rows.filter((r) => r.target === 'service' && !r.tracing);
+  const maxRss = Math.max(0, ...deployed.map((r) => r.rssMiB));
   const rssLimit = rssBudgetMiB();
   out.push({
     rule: `service peak RSS, every scenario ≤ ${rssLimit} MiB (2/3 of the API pod's limit)`,
@@ -128,6 +131,7 @@ export function markdown(rows: Row[], budgets: Budget[], machine: string): strin
         `| ${r.name} | ${r.connections} | ${r.reqPerSec.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.timeouts} | ${r.non2xx} | ${r.rssMiB.toFixed(0)} | ${r.eventsPending} | ${ratioToFloor(rows, r).toFixed(2)} | ${ratioToFloor(rows, r, FLOOR_EVENT).toFixed(2)} |`,
     ),
     ...floorDrift(rows),
+    ...tracingCost(rows),
     '',
     ...cpuTable(rows),
     '',
@@ -167,6 +171,20 @@ function cpuTable(rows: Row[]): string[] {
     lines.push(`| ${r.name} | ${[...cells, other, total].map((n) => n.toFixed(0)).join(' | ')} |`);
   }
   return lines;
+}
+
+/** Tracing on against off, for the same scenario in the same run (issue 19). */
+function tracingCost(rows: Row[]): string[] {
+  const lines: string[] = [];
+  for (const on of rows.filter((r) => r.tracing)) {
+    const off = rows.find((r) => !r.tracing && on.name.startsWith(`${r.name},`));
+    if (!off) continue;
+    const rss = on.rssMiB - off.rssMiB;
+    lines.push(
+      `"${on.name}" against tracing off ("${off.name}"): ${(on.reqPerSec / off.reqPerSec).toFixed(2)} × the req/s, p99 ${on.p99} against ${off.p99} ms, peak RSS ${rss >= 0 ? '+' : ''}${rss.toFixed(0)} MiB.`,
+    );
+  }
+  return lines.length > 0 ? ['', ...lines] : [];
 }
 
 /** How far apart the floor's two measurements were: the run's own noise. */

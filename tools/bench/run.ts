@@ -121,6 +121,18 @@ interface Scenario {
   steps?: autocannon.Request[];
 }
 
+/**
+ * The check scenario against the service with tracing on: every request sampled (the worst
+ * case), and one in ten (`parentbased_traceidratio`, what docs/operations.md suggests).
+ */
+const TRACED = {
+  'check, unique ids, tracing on': { OTEL_TRACES_SAMPLER: 'always_on' },
+  'check, unique ids, tracing on, 10 % sampled': {
+    OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+    OTEL_TRACES_SAMPLER_ARG: '0.1',
+  },
+} as const;
+
 let nextClient = 0;
 /** A client address of its own: 10.x.y.z, a fresh one per request. */
 const clientAddress = () => {
@@ -183,10 +195,12 @@ async function measure(s: Scenario, token: string): Promise<Row> {
   const used = cpuUsed(before, cpuSnapshot(named));
   clearInterval(sampler);
   const eventsPending = s.target.name === 'service' ? await pendingEvents() : 0;
+  const traced = s.name in TRACED;
   const answered = Math.max(1, r.requests.total);
   return {
     name: s.name,
     target: s.target.name === 'service' ? 'service' : 'baseline',
+    ...(traced && { tracing: true }),
     connections: s.connections,
     reqPerSec: r.requests.average,
     p50: r.latency.p50,
@@ -219,12 +233,12 @@ async function main(): Promise<number> {
     '--cpu-prof',
     `--cpu-prof-dir=${join(projectRoot, 'tools/bench/results/profiles')}`,
   ];
-  const service = start('service', [...(PROFILE ? profile : []), 'dist/src/server.js'], {
+  const serviceEnv = (port: number) => ({
     NODE_ENV: 'production',
     NODE_OPTIONS: imageNodeOptions(), // as in the image
     LOG_LEVEL: 'warn',
     HOST: '127.0.0.1',
-    PORT: String(servicePort),
+    PORT: String(port),
     DATABASE_URL: databaseUrl,
     REDIS_URL: REDIS,
     REDIS_KEY_PREFIX: keyPrefix,
@@ -233,11 +247,12 @@ async function main(): Promise<number> {
     GOVCARPETA_URL: `http://127.0.0.1:${simPort}`,
     OPERATOR_ID: LOCAL_OPERATOR.id,
     OPERATOR_NAME: LOCAL_OPERATOR.name,
-    PUBLIC_BASE_URL: `http://127.0.0.1:${servicePort}`,
+    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
     // The incoming-transfer scenario's origin: its callbacks are never due (the transfers wait
     // for the documents service), so the host needs no address.
     PEER_ALLOWED_HOSTS: `${BENCH_ORIGIN}:443`,
     JWT_SECRET: secret,
+    SECURITY_LOG_KEY: randomBytes(48).toString('base64url'),
     // Measure the service, not its rate limit. The bench stands for a proxy in front of many
     // clients: the login scenario sends each login from a client address of its own (the failed
     // login limit counts attempts per address and user before checking them).
@@ -245,6 +260,11 @@ async function main(): Promise<number> {
     TRUST_PROXY: '127.0.0.1',
     ...SERVICE_ENV,
   });
+  const service = start(
+    'service',
+    [...(PROFILE ? profile : []), 'dist/src/server.js'],
+    serviceEnv(servicePort),
+  );
   procs.push(service);
   const serviceUrl = `http://127.0.0.1:${servicePort}`;
   await waitReady(`${serviceUrl}/health/ready`, service);
@@ -262,6 +282,23 @@ async function main(): Promise<number> {
   procs.push(baselines);
   const baseUrl = `http://127.0.0.1:${basePort}`;
   await waitReady(`${baseUrl}/bare`, baselines);
+
+  // The same service with tracing on, exporting its spans to the baselines' process (a collector
+  // that takes and drops them): one process per sampler, started only when its scenario runs.
+  // Named "service" too: its CPU and RSS are the service's; each idles while the others run.
+  const traced = new Map<string, [Proc, string]>();
+  for (const [name, sampler] of Object.entries(TRACED)) {
+    if (!ONLY.test(name)) continue;
+    const port = await freePort();
+    const proc = start('service', ['dist/src/server.js'], {
+      ...serviceEnv(port),
+      OTEL_EXPORTER_OTLP_ENDPOINT: baseUrl,
+      ...sampler,
+    });
+    procs.push(proc);
+    traced.set(name, [proc, `http://127.0.0.1:${port}`]);
+    await waitReady(`http://127.0.0.1:${port}/health/ready`, proc);
+  }
 
   const login = await fetch(`${serviceUrl}/api/v1/auth/login`, {
     method: 'POST',
@@ -286,10 +323,15 @@ async function main(): Promise<number> {
     body: () => ({ citizen_id: unique() }),
   });
   /** An affiliation check of the service, its citizen id from `id`. */
-  const checkScenario = (name: string, id: () => string, connections = 100): Scenario => ({
+  const checkScenario = (
+    name: string,
+    id: () => string,
+    connections = 100,
+    [target, url] = [service, serviceUrl],
+  ): Scenario => ({
     name,
-    target: service,
-    url: serviceUrl,
+    target,
+    url,
     connections,
     method: 'POST',
     path: '/api/v1/affiliation/check',
@@ -355,6 +397,9 @@ async function main(): Promise<number> {
       };
     },
   };
+  const tracedScenarios = [...traced].map(([name, target]) =>
+    checkScenario(name, unique, 100, target),
+  );
   const scenarios: Scenario[] = [
     {
       name: 'bare fastify (baseline)',
@@ -375,6 +420,9 @@ async function main(): Promise<number> {
       path: '/health/live',
     },
     checkScenario('check, unique ids', unique),
+    // Issue 19: what tracing costs when on (every request sampled and exported); off is the row
+    // above, whose code paths test one flag.
+    ...tracedScenarios,
     checkScenario('check, hot ids', hotId),
     {
       name: 'documents/authenticate',
