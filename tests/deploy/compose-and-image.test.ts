@@ -62,7 +62,10 @@ describe('docker-compose.yml', () => {
     expect(ours.map(([n]) => n).sort()).toEqual(['api', 'hub-sim', 'migrate', 'worker']);
     for (const [name, service] of ours) {
       const schema = name === 'hub-sim' ? simulatorEnvSchema : envSchema;
-      for (const key of Object.keys(service.environment ?? {})) {
+      // OTEL_*: the OpenTelemetry SDK's own variables (README, "Tracing").
+      for (const key of Object.keys(service.environment ?? {}).filter(
+        (k) => !k.startsWith('OTEL_'),
+      )) {
         expect(Object.keys(schema.shape), `${name}: ${key}`).toContain(key);
       }
       const command = service.command ?? ['node', '--enable-source-maps', 'dist/src/server.js'];
@@ -107,14 +110,22 @@ describe('docker-compose.yml', () => {
   });
 
   it('infrastructure: pinned, restarted, really ready; admin UIs on loopback with credentials from the environment', () => {
-    for (const name of ['postgres', 'redis', 'rabbitmq', 'prometheus', 'grafana']) {
+    for (const name of [
+      'postgres',
+      'redis',
+      'rabbitmq',
+      'prometheus',
+      'grafana',
+      'otel-collector',
+      'jaeger',
+    ]) {
       const service = services[name] as Record<string, any>;
       expect(service.image, name).toMatch(/:v?\d+\.\d+/);
       expect(service.restart, name).toBe('unless-stopped');
     }
     expect(services.rabbitmq?.hostname).toBe('rabbitmq');
     expect(String(services.postgres?.healthcheck.test)).toMatch(/pg_isready -h /);
-    for (const name of ['rabbitmq', 'prometheus', 'grafana', 'hub-sim']) {
+    for (const name of ['rabbitmq', 'prometheus', 'grafana', 'hub-sim', 'jaeger']) {
       for (const port of services[name]?.ports ?? [])
         expect(String(port), name).toMatch(/^127\.0\.0\.1:/);
     }
@@ -128,7 +139,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('provisions Prometheus and Grafana from files in the repo', () => {
-    for (const service of ['prometheus', 'grafana']) {
+    for (const service of ['prometheus', 'grafana', 'otel-collector']) {
       for (const volume of services[service]?.volumes ?? []) {
         const host = String(volume).split(':')[0] as string;
         expect(existsSync(join(projectRoot, host)), host).toBe(true);
@@ -141,6 +152,15 @@ describe('docker-compose.yml', () => {
     expect(readdirSync(join(projectRoot, 'monitoring/grafana/dashboards'))).toContain(
       'citizen-affiliation.json',
     );
+    // Traces: the apps export to the collector, the collector to Jaeger, Grafana reads Jaeger.
+    const collector = readYaml('monitoring/otel-collector.yml');
+    expect(services.api?.environment.OTEL_EXPORTER_OTLP_ENDPOINT).toBe(
+      `http://otel-collector:${collector.receivers.otlp.protocols.http.endpoint.split(':')[1]}`,
+    );
+    expect(collector.exporters['otlp/jaeger'].endpoint).toBe('jaeger:4317');
+    expect(collector.service.pipelines.traces.exporters).toEqual(['otlp/jaeger']);
+    const jaeger = readYaml('monitoring/grafana/provisioning/datasources/jaeger.yml');
+    expect(jaeger.datasources[0]).toMatchObject({ type: 'jaeger', url: 'http://jaeger:16686' });
   });
 });
 

@@ -46,6 +46,17 @@ describe('docs stay true', () => {
       'NODE_IMAGE', // the Dockerfile's build argument
       'EXPECTED_IMAGE', // .github/scripts/deploy.sh's
       'KONG_DECLARATIVE_CONFIG', // Kong's
+      // The OpenTelemetry SDK's (src/telemetry/start.ts starts it only when an endpoint is set)
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      'OTEL_SERVICE_NAME',
+      'OTEL_TRACES_SAMPLER',
+      'OTEL_TRACES_SAMPLER_ARG',
+      'OTEL_SDK_DISABLED',
+      'OTEL_RESOURCE_ATTRIBUTES',
+      'OTEL_METRICS_EXPORTER',
+      'OTEL_LOGS_EXPORTER',
     ]);
     const otherTools = /^(BENCH|TEST|HUB_SIM|KUBECONFIG)_/; // the bench, the tests, the simulator, CD
     const files = ['README.md', 'tests/load/README.md', ...docs.map((f) => `docs/${f}`)];
