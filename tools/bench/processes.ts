@@ -65,12 +65,20 @@ export async function waitReady(url: string, proc: Proc, timeoutMs = 60_000): Pr
   throw new Error(`${proc.name} not ready at ${url}:\n${proc.output()}`);
 }
 
-/** The NODE_OPTIONS the image runs with (its Dockerfile's `ENV NODE_OPTIONS="…"`). */
-export function imageNodeOptions(): string {
+/**
+ * The runtime settings the image runs with: its Dockerfile's `ENV NODE_OPTIONS="…"` and any
+ * `ENV MALLOC_…="…"` (glibc's allocator), so what the bench measures is what ships.
+ */
+export function imageEnv(): Record<string, string> {
   const dockerfile = readFileSync(join(projectRoot, 'Dockerfile'), 'utf8');
-  const options = /^ENV NODE_OPTIONS="([^"]*)"$/m.exec(dockerfile)?.[1];
-  if (options === undefined) throw new Error('the Dockerfile sets no NODE_OPTIONS');
-  return options;
+  const env = Object.fromEntries(
+    [...dockerfile.matchAll(/^ENV ((?:NODE_OPTIONS|MALLOC_\w+))="([^"]*)"$/gm)].map((m) => [
+      m[1] as string,
+      m[2] as string,
+    ]),
+  );
+  if (env.NODE_OPTIONS === undefined) throw new Error('the Dockerfile sets no NODE_OPTIONS');
+  return env;
 }
 
 /** Resident set size of a process in MiB (Linux /proc). */

@@ -1,103 +1,47 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { connect as amqpConnect } from 'amqplib';
 import autocannon from 'autocannon';
-import { Redis } from 'ioredis';
-import postgres from 'postgres';
-import { createDatabase } from '../../db/client.js';
-import { hashPassword } from '../../src/auth/passwords.js';
-import { insertUser } from '../../src/auth/users.repository.js';
-import { LOCAL_OPERATOR } from '../../src/hub/simulator.js';
-import { topology } from '../../src/messaging/topology.js';
 import { projectRoot } from '../shared/paths.js';
-import { type ScratchDatabase, scratchDatabase } from '../shared/scratch-database.js';
+import { constantArrivals } from './arrivals.js';
 import { cpuSnapshot, cpuUsed } from './cpu.js';
 import {
   freePort,
-  imageNodeOptions,
+  imageEnv,
   nodeVersion,
   type Proc,
   rssMiB,
   start,
   waitReady,
 } from './processes.js';
-import { budget, FLOOR_AGAIN, FLOOR_EVENT, markdown, type Row } from './report.js';
+import {
+  type Budget,
+  budget,
+  FLOOR_AGAIN,
+  FLOOR_EVENT,
+  markdown,
+  OPEN_MODEL,
+  type Row,
+} from './report.js';
+import { AMQP, BENCH_ORIGIN, log, openStack, REDIS, type Stack } from './stack.js';
 
 /**
  * `npm run bench`: the service, the GovCarpeta simulator and the baselines as separate processes
- * against the local Postgres, Redis and RabbitMQ (relay running), driven by autocannon. Prints a
- * table with each scenario's ratio to the floor and writes it to tools/bench/results/. Exits 1 when the
- * budget of docs/performance.md does not hold. Settings: BENCH_DURATION (s, default 10),
- * BENCH_WARMUP (s, 3), BENCH_ONLY (a regex of scenario names; the floor always runs),
- * BENCH_PROFILE=1 (the service writes a CPU profile to tools/bench/results/profiles), BENCH_SERVICE_ENV
- * (space-separated NAME=value settings for the service, to compare tunings),
- * BENCH_NODE (the Node.js binary for the service, simulator and baselines),
- * BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_AMQP_URL.
+ * against the local Postgres, Redis and RabbitMQ (relay running; stack.ts), driven by autocannon,
+ * and one open-model run (arrivals.ts). Prints a table with each scenario's ratio to the floor
+ * and writes it to tools/bench/results/. Exits 1 when the budget of docs/performance.md does not
+ * hold. Settings: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, 3), BENCH_ONLY (a regex of
+ * scenario names; the floor always runs), BENCH_NODE (the Node.js binary for the service,
+ * simulator and baselines), and stack.ts's (BENCH_PROFILE, BENCH_SERVICE_ENV, BENCH_*_URL).
  */
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
-const PG = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const AMQP = process.env.BENCH_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const ONLY = new RegExp(process.env.BENCH_ONLY ?? '.');
-/** The origin operator of the incoming transfers (allowed by PEER_ALLOWED_HOSTS, never called). */
-const BENCH_ORIGIN = 'origin.bench.example';
-const PROFILE = process.env.BENCH_PROFILE === '1';
-/** `BENCH_SERVICE_ENV="DATABASE_POOL_MAX=4 HUB_CONNECTIONS=16"`: settings to try on the service. */
-const SERVICE_ENV = Object.fromEntries(
-  (process.env.BENCH_SERVICE_ENV ?? '')
-    .split(/\s+/)
-    .filter(Boolean)
-    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
-);
 
-const runId = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
-const dbName = `ca_bench_${runId}`;
-const exchange = `ca_bench_${runId}`;
-const keyPrefix = `ca:bench:${runId}:`;
-/** The quorum queue the floor-with-event baseline publishes to. */
-const floorQueue = `ca_bench_${runId}.floor`;
-const secret = randomBytes(48).toString('base64url');
-const procs: Proc[] = [];
-const log = (s: string) => process.stderr.write(`${s}\n`);
-
-let scratch: ScratchDatabase | undefined;
-
-async function setupDatabase(): Promise<string> {
-  scratch = await scratchDatabase(PG, dbName);
-  const database = await createDatabase({ databaseUrl: scratch.url, dataDir: 'unused' });
-  await insertUser(database.db, {
-    username: 'bench',
-    passwordHash: await hashPassword('bench-password'),
-    roles: ['service'],
-  });
-  await database.close();
-  return scratch.url;
-}
-
-async function cleanup(): Promise<void> {
-  await Promise.allSettled(procs.map((p) => p.stop()));
-  await benchDb?.end({ timeout: 2 });
-  await scratch?.drop().catch(() => {});
-  const redis = new Redis(REDIS);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
-  const conn = await amqpConnect(AMQP).catch(() => undefined);
-  if (conn) {
-    const ch = await conn.createChannel();
-    const t = topology(exchange);
-    for (const q of [t.unroutedQueue, floorQueue]) await ch.deleteQueue(q).catch(() => {});
-    for (const x of [t.exchange, t.unroutedExchange]) await ch.deleteExchange(x).catch(() => {});
-    await conn.close().catch(() => {});
-  }
-}
+let stack: Stack | undefined;
+/** The open model's rate, as a share of the closed model's, and its most requests at once (k6's VUs). */
+const OPEN_MODEL_SHARE = 0.7;
+const OPEN_MODEL_IN_FLIGHT = 100;
 
 interface Scenario {
   name: string;
@@ -170,46 +114,54 @@ function cannon(s: Scenario, token: string, seconds: number) {
   });
 }
 
-/** The bench's own connection to the run's database (pending events). */
-let benchDb: postgres.Sql | undefined;
+/** What one scenario's load generator reports. */
+type Figures = Pick<Row, 'reqPerSec' | 'p50' | 'p99' | 'errors' | 'timeouts' | 'non2xx'> &
+  Pick<Row, 'dropped' | 'arrivalRate'>;
 
-/** Events committed but not yet published: what a scenario left for the relay to do later. */
-async function pendingEvents(): Promise<number> {
-  if (!benchDb) return 0;
-  const [row] = await benchDb`select count(*)::int as n from outbox where sent_at is null`;
-  return (row?.n as number | undefined) ?? 0;
-}
-
-async function measure(s: Scenario, token: string): Promise<Row> {
-  const warm = s.warmUp === false ? 0 : WARMUP;
-  log(`- ${s.name} (${s.connections} connections): warm-up ${warm}s, then ${DURATION}s`);
-  if (warm > 0) await cannon(s, token, warm);
-  let peak = 0;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, rssMiB(s.target.child.pid));
-  }, 250);
-  const named = new Map(procs.map((p) => [p.child.pid ?? 0, p.name]));
-  named.set(process.pid, 'load generator');
-  const before = cpuSnapshot(named);
-  const r = await cannon(s, token, DURATION);
-  const used = cpuUsed(before, cpuSnapshot(named));
-  clearInterval(sampler);
-  const eventsPending = s.target.name === 'service' ? await pendingEvents() : 0;
-  const traced = s.name in TRACED;
-  const answered = Math.max(1, r.requests.total);
+async function fromCannon(s: Scenario, token: string, seconds: number): Promise<Figures> {
+  const r = await cannon(s, token, seconds);
   return {
-    name: s.name,
-    target: s.target.name === 'service' ? 'service' : 'baseline',
-    ...(traced && { tracing: true }),
-    connections: s.connections,
     reqPerSec: r.requests.average,
     p50: r.latency.p50,
     p99: r.latency.p99,
     errors: r.errors,
     timeouts: r.timeouts,
     non2xx: r.non2xx,
+  };
+}
+
+/**
+ * Runs `drive` for DURATION seconds (after `warm` seconds of it, discarded) while sampling the
+ * target's RSS and every process's CPU.
+ */
+async function measure(
+  s: Pick<Scenario, 'name' | 'target' | 'connections'>,
+  warm: number,
+  drive: (seconds: number) => Promise<Figures>,
+): Promise<Row> {
+  log(`- ${s.name} (${s.connections} connections): warm-up ${warm}s, then ${DURATION}s`);
+  if (warm > 0) await drive(warm);
+  let peak = 0;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMiB(s.target.child.pid));
+  }, 250);
+  const procs = stack?.procs ?? [];
+  const named = new Map(procs.map((p) => [p.child.pid ?? 0, p.name]));
+  named.set(process.pid, 'load generator');
+  const before = cpuSnapshot(named);
+  const figures = await drive(DURATION);
+  const used = cpuUsed(before, cpuSnapshot(named));
+  clearInterval(sampler);
+  const isService = s.target.name === 'service';
+  const answered = Math.max(1, figures.reqPerSec * DURATION);
+  return {
+    name: s.name,
+    target: isService ? 'service' : 'baseline',
+    ...(s.name in TRACED && { tracing: true }),
+    connections: s.connections,
+    ...figures,
     rssMiB: peak,
-    eventsPending,
+    eventsPending: isService && stack ? await stack.pendingEvents() : 0,
     cpuMicrosPerRequest: Object.fromEntries(
       Object.entries(used).map(([group, seconds]) => [group, (seconds * 1e6) / answered]),
     ),
@@ -217,69 +169,21 @@ async function measure(s: Scenario, token: string): Promise<Row> {
 }
 
 async function main(): Promise<number> {
-  log(`bench ${runId}: database ${dbName}, exchange ${exchange}`);
-  const databaseUrl = await setupDatabase();
-  benchDb = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-  const [simPort, servicePort, basePort] = [await freePort(), await freePort(), await freePort()];
+  stack = await openStack();
+  const { url: serviceUrl, proc: service } = await stack.startService();
 
-  const sim = start('simulator', ['dist/src/cli/hub-sim.js'], {
-    HUB_SIM_PORT: String(simPort),
-    LOG_LEVEL: 'warn',
-  });
-  procs.push(sim);
-  await waitReady(`http://127.0.0.1:${simPort}/apis/getOperators`, sim);
-
-  const profile = [
-    '--cpu-prof',
-    `--cpu-prof-dir=${join(projectRoot, 'tools/bench/results/profiles')}`,
-  ];
-  const serviceEnv = (port: number) => ({
-    NODE_ENV: 'production',
-    NODE_OPTIONS: imageNodeOptions(), // as in the image
-    LOG_LEVEL: 'warn',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    DATABASE_URL: databaseUrl,
-    REDIS_URL: REDIS,
-    REDIS_KEY_PREFIX: keyPrefix,
-    AMQP_URL: AMQP,
-    AMQP_EXCHANGE: exchange,
-    GOVCARPETA_URL: `http://127.0.0.1:${simPort}`,
-    OPERATOR_ID: LOCAL_OPERATOR.id,
-    OPERATOR_NAME: LOCAL_OPERATOR.name,
-    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-    // The incoming-transfer scenario's origin: its callbacks are never due (the transfers wait
-    // for the documents service), so the host needs no address.
-    PEER_ALLOWED_HOSTS: `${BENCH_ORIGIN}:443`,
-    JWT_SECRET: secret,
-    SECURITY_LOG_KEY: randomBytes(48).toString('base64url'),
-    // Measure the service, not its rate limit. The bench stands for a proxy in front of many
-    // clients: the login scenario sends each login from a client address of its own (the failed
-    // login limit counts attempts per address and user before checking them).
-    RATE_LIMIT_MAX: '0',
-    TRUST_PROXY: '127.0.0.1',
-    ...SERVICE_ENV,
-  });
-  const service = start(
-    'service',
-    [...(PROFILE ? profile : []), 'dist/src/server.js'],
-    serviceEnv(servicePort),
-  );
-  procs.push(service);
-  const serviceUrl = `http://127.0.0.1:${servicePort}`;
-  await waitReady(`${serviceUrl}/health/ready`, service);
-
+  const basePort = await freePort();
   const baselines = start('baselines', ['--import', 'tsx', 'tools/bench/baselines.ts'], {
     NODE_ENV: 'production',
-    NODE_OPTIONS: imageNodeOptions(), // the references run with the service's runtime settings
+    ...imageEnv(), // the references run with the service's runtime settings
     PORT: String(basePort),
-    DATABASE_URL: databaseUrl,
+    DATABASE_URL: stack.databaseUrl,
     REDIS_URL: REDIS,
-    JWT_SECRET: secret,
+    JWT_SECRET: stack.jwtSecret,
     AMQP_URL: AMQP,
-    FLOOR_QUEUE: floorQueue,
+    FLOOR_QUEUE: stack.floorQueue,
   });
-  procs.push(baselines);
+  stack.procs.push(baselines);
   const baseUrl = `http://127.0.0.1:${basePort}`;
   await waitReady(`${baseUrl}/bare`, baselines);
 
@@ -289,23 +193,14 @@ async function main(): Promise<number> {
   const traced = new Map<string, [Proc, string]>();
   for (const [name, sampler] of Object.entries(TRACED)) {
     if (!ONLY.test(name)) continue;
-    const port = await freePort();
-    const proc = start('service', ['dist/src/server.js'], {
-      ...serviceEnv(port),
+    const { proc, url } = await stack.startService({
       OTEL_EXPORTER_OTLP_ENDPOINT: baseUrl,
       ...sampler,
     });
-    procs.push(proc);
-    traced.set(name, [proc, `http://127.0.0.1:${port}`]);
-    await waitReady(`http://127.0.0.1:${port}/health/ready`, proc);
+    traced.set(name, [proc, url]);
   }
 
-  const login = await fetch(`${serviceUrl}/api/v1/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'bench', password: 'bench-password' }),
-  });
-  const { access_token: token } = (await login.json()) as { access_token: string };
+  const token = await stack.login({ proc: service, url: serviceUrl });
 
   let next = 2_000_000_000;
   const unique = () => String(next++);
@@ -469,10 +364,36 @@ async function main(): Promise<number> {
   const rows: Row[] = [];
   for (const s of scenarios) {
     const always = s.name.startsWith('floor') && s.connections === 100; // the two references
-    if (always || ONLY.test(s.name)) rows.push(await measure(s, token));
+    // The open model runs at 70 % of the closed model's rate for the same requests, measured just
+    // before it in this run (the service is warm; no warm-up of its own).
+    const feedsOpenModel = s.name === 'check, unique ids' && ONLY.test(OPEN_MODEL);
+    if (!(always || feedsOpenModel || ONLY.test(s.name))) continue;
+    const row = await measure(s, s.warmUp === false ? 0 : WARMUP, (t) => fromCannon(s, token, t));
+    rows.push(row);
+    if (!feedsOpenModel) continue;
+    const rate = Math.round(OPEN_MODEL_SHARE * row.reqPerSec);
+    const open = { ...s, name: OPEN_MODEL, connections: OPEN_MODEL_IN_FLIGHT };
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+    rows.push(
+      await measure(open, 0, async (seconds) => {
+        const r = await constantArrivals({
+          url: serviceUrl,
+          rate,
+          durationSeconds: seconds,
+          maxInFlight: OPEN_MODEL_IN_FLIGHT,
+          next: () => ({
+            method: 'POST',
+            path: '/api/v1/affiliation/check',
+            headers,
+            body: JSON.stringify({ citizen_id: unique() }),
+          }),
+        });
+        return { ...r, arrivalRate: rate };
+      }),
+    );
   }
 
-  const budgets = budget(rows);
+  const budgets = budget(rows, latestSoak());
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${nodeVersion()} (load generator on ${process.version}), ${DURATION}s per scenario after ${WARMUP}s warm-up`;
   const md = markdown(rows, budgets, machine);
@@ -486,7 +407,24 @@ async function main(): Promise<number> {
     `${JSON.stringify({ machine, rows, budgets }, null, 2)}\n`,
   );
   log(`written to tools/bench/results/${stamp}.{md,json}`);
-  return budgets.every((b) => b.pass) ? 0 : 1;
+  return budgets.every((b) => b.pass !== false) ? 0 : 1;
+}
+
+/** The newest `npm run bench:soak` verdict on this machine, with when it was measured. */
+function latestSoak(): Budget | undefined {
+  const dir = join(projectRoot, 'tools/bench/results');
+  const newest = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /^soak-.*\.json$/.test(f))
+        .sort()
+        .at(-1)
+    : undefined;
+  if (!newest) return undefined;
+  const { verdict, at } = JSON.parse(readFileSync(join(dir, newest), 'utf8')) as {
+    verdict: Budget;
+    at: string;
+  };
+  return { ...verdict, measured: `${verdict.measured} (npm run bench:soak, ${at})` };
 }
 
 let code = 1;
@@ -495,6 +433,6 @@ try {
 } catch (err) {
   log(`bench failed: ${(err as Error).stack ?? err}`);
 } finally {
-  await cleanup();
+  await stack?.close();
 }
 process.exit(code);
