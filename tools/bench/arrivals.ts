@@ -43,6 +43,8 @@ export interface ArrivalRun {
   /** Answers per second over the run. */
   reqPerSec: number;
   seconds: Second[];
+  /** The failed requests by error code (UND_ERR_SOCKET, ECONNRESET…). */
+  errorCodes: Record<string, number>;
   /** Every answer's latency (ms) and when it came (s since the start), in the order they came. */
   latencies: Float64Array;
   answeredAt: Float64Array;
@@ -103,6 +105,7 @@ export async function constantArrivals(o: ArrivalOptions): Promise<ArrivalRun> {
   });
   const all: number[] = [];
   const at: number[] = [];
+  const errorCodes: Record<string, number> = {};
   const totals = { due: 0, dropped: 0, errors: 0, timeouts: 0, non2xx: 0 };
   const seconds: Second[] = [];
   let window = new Window();
@@ -127,8 +130,10 @@ export async function constantArrivals(o: ArrivalOptions): Promise<ArrivalRun> {
           window.non2xx++;
         }
       })
-      .catch((err: { code?: string }) => {
+      .catch((err: { code?: string; message?: string }) => {
         totals.errors++;
+        const code = err.code ?? err.message ?? 'unknown';
+        errorCodes[code] = (errorCodes[code] ?? 0) + 1;
         window.errors++;
         if (err.code === 'UND_ERR_HEADERS_TIMEOUT' || err.code === 'UND_ERR_BODY_TIMEOUT') {
           totals.timeouts++;
@@ -178,6 +183,7 @@ export async function constantArrivals(o: ArrivalOptions): Promise<ArrivalRun> {
     p99: percentile(sorted, 0.99),
     reqPerSec: all.length / o.durationSeconds,
     seconds,
+    errorCodes,
     latencies,
     answeredAt: Float64Array.from(at),
   };

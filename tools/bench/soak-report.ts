@@ -8,6 +8,9 @@ export interface SoakSample {
   answered: number;
   p99: number;
   rssMiB: number;
+  /** Requests that failed (no answer) or were dropped in this second. */
+  errors?: number;
+  dropped?: number;
   /** V8's used heap (MiB), from the service's /metrics; undefined when that scrape failed. */
   heapMiB?: number;
 }

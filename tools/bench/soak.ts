@@ -25,10 +25,12 @@ const IN_FLIGHT = 100;
 let stack: Stack | undefined;
 
 function mixture(token: string): () => Request {
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
+  // A fresh headers object per request: autocannon writes a content-length into the one it is given.
+  const common = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
   let next = 5_000_000_000;
   const hot = Array.from({ length: 20 }, (_, i) => String(6_000_000_000 + i));
   return () => {
+    const headers = { ...common };
     const pick = Math.random();
     if (pick < 0.5 || pick >= 0.8) {
       const id = String(next++);
@@ -98,7 +100,14 @@ async function main(): Promise<number> {
     maxInFlight: IN_FLIGHT,
     next,
     onSecond: (s) => {
-      const sample: SoakSample = { t: s.t, answered: s.answered, p99: s.p99, rssMiB: rssMiB(pid) };
+      const sample: SoakSample = {
+        t: s.t,
+        answered: s.answered,
+        p99: s.p99,
+        rssMiB: rssMiB(pid),
+        errors: s.errors,
+        dropped: s.dropped,
+      };
       samples.push(sample);
       void heapMiB(service.url).then((h) => {
         sample.heapMiB = h;
@@ -121,7 +130,7 @@ async function main(): Promise<number> {
     `Machine: ${machine}`,
     '',
     `Mix: 50 % checks of unique ids, 30 % checks of 20 hot ids, 20 % document authentications. Maximum (closed model, ${IN_FLIGHT} connections): ${max.toFixed(0)} req/s; soak at ${rate} req/s, at most ${IN_FLIGHT} in flight.`,
-    `Whole run: ${run.answered} answered, p50 ${run.p50} ms, p99 ${run.p99} ms, ${run.errors} errors, ${run.timeouts} timeouts, ${run.non2xx} non-2xx, ${run.dropped} dropped.`,
+    `Whole run: ${run.answered} answered, p50 ${run.p50} ms, p99 ${run.p99} ms, ${run.errors} errors, ${run.timeouts} timeouts, ${run.non2xx} non-2xx, ${run.dropped} dropped${Object.keys(run.errorCodes).length > 0 ? ` (errors by code: ${JSON.stringify(run.errorCodes)})` : ''}.`,
     '',
     '| minute | req/s | p99 ms | RSS MiB | heap used MiB |',
     '|---:|---:|---:|---:|---:|',
