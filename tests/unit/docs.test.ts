@@ -34,6 +34,7 @@ describe('docs stay true', () => {
       ...TRANSFER_STEPS,
       ...TRANSFER_STATUSES,
       'NODE_OPTIONS', // V8's, set by the image
+      'MALLOC_ARENA_MAX', // glibc's, set by the image
       'SO_REUSEPORT',
       'FUZZ_RUNS', // the fuzz suite's
       'SOAK_SECONDS', // the RabbitMQ outage soak's
