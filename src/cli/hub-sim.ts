@@ -16,12 +16,15 @@ if (env.NODE_ENV === 'production') {
 }
 
 const sim = buildHubSimulator({ logger: { level: env.LOG_LEVEL } });
-closeWithGrace({ delay: 5000 }, async () => {
-  await peer.app.close();
+let peer: Awaited<ReturnType<typeof startPeerBeside>> | undefined;
+// An error while starting (a port in use) is logged by close-with-grace, then both are closed.
+closeWithGrace({ delay: 5000 }, async ({ err }) => {
+  if (err) console.error(`GovCarpeta simulator: ${err.message}`);
+  await peer?.app.close();
   await sim.app.close();
 });
 const hubUrl = await sim.app.listen({ host: env.HUB_SIM_HOST, port: env.HUB_SIM_PORT });
-const peer = await startPeerBeside(
+peer = await startPeerBeside(
   sim,
   hubUrl,
   { host: env.HUB_SIM_HOST, port: env.HUB_SIM_PEER_PORT },

@@ -106,9 +106,14 @@ export async function openStack(): Promise<Stack> {
     const databaseUrl = scratch.url;
     db = postgres(databaseUrl, { max: 1, onnotice: () => {} });
 
+    // A run that dies on an uncaught error still takes its processes with it.
+    process.once('exit', () => {
+      for (const p of procs) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    });
     const simPort = await freePort();
     const sim = start('simulator', ['dist/src/cli/hub-sim.js'], {
       HUB_SIM_PORT: String(simPort),
+      HUB_SIM_PEER_PORT: String(await freePort()),
       LOG_LEVEL: 'warn',
     });
     procs.push(sim);
