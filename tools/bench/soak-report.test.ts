@@ -59,7 +59,7 @@ describe('soak report: minute 10 against minute 2 (issue 20)', () => {
     const svg = soakSvg(samples, 'a <title>');
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
     expect(svg.match(/<polyline /g)).toHaveLength(4);
-    expect(svg).toContain('a &lt;title&gt;');
+    expect(svg).toContain('<title>a &lt;title&gt;</title>');
     expect(svg).toContain('1 min');
   });
 });

@@ -96,7 +96,7 @@ export function soakSvg(samples: SoakSample[], title: string): string {
   const H = 200;
   const left = 60;
   const right = 20;
-  const top = 40;
+  const top = 56;
   const gap = 50;
   const maxT = Math.max(60, ...samples.map((s) => s.t));
   const panels: Array<{ title: string; series: Series[] }> = [
@@ -138,8 +138,16 @@ export function soakSvg(samples: SoakSample[], title: string): string {
   const height = top + panels.length * (H + gap);
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${left}" y="22" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
+    // The title's first clause on the first line, the rest (the machine) on the second.
+    ...title
+      .split(/(?<=\)), /)
+      .slice(0, 2)
+      .map(
+        (line, i) =>
+          `<text x="${left}" y="${22 + i * 18}" font-size="${i === 0 ? 14 : 12}"${i === 0 ? ' font-weight="bold"' : ''}>${escapeXml(line)}</text>`,
+      ),
   ];
   panels.forEach((panel, i) => {
     const y0 = top + i * (H + gap) + 20;
@@ -168,7 +176,7 @@ export function soakSvg(samples: SoakSample[], title: string): string {
       const d = s.points.map(([t, v]) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
       parts.push(`<polyline fill="none" stroke="${s.colour}" stroke-width="1.5" points="${d}"/>`);
       parts.push(
-        `<text x="${W - right - 6}" y="${y0 + 14 + k * 14}" text-anchor="end" fill="${s.colour}">${escapeXml(s.label)}</text>`,
+        `<text x="${W - right - k * 90}" y="${y0 - 6}" text-anchor="end" fill="${s.colour}">${escapeXml(s.label)}</text>`,
       );
     });
   });
@@ -182,7 +190,7 @@ function niceCeil(v: number): number {
   return ([1, 2, 5, 10].find((m) => m * p >= v) ?? 10) * p;
 }
 
-const round = (v: number) => (v >= 10 ? v.toFixed(0) : v.toFixed(1));
+const round = (v: number) => (v >= 10 || v === 0 ? v.toFixed(0) : v.toFixed(1));
 
 function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
