@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../shared/paths.js';
 
@@ -21,6 +22,27 @@ export const benchNode = process.env.BENCH_NODE || process.execPath;
 
 export function nodeVersion(): string {
   return execFileSync(benchNode, ['--version'], { encoding: 'utf8' }).trim();
+}
+
+/** The machine and the Node.js versions a result was measured with. */
+export function describeMachine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  return `${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${nodeVersion()} (load generator on ${process.version})`;
+}
+
+/** Where the harnesses write their results (ignored by git). */
+export const RESULTS_DIR = join(projectRoot, 'tools/bench/results');
+
+/** Writes `files` (extension → content) as tools/bench/results/<prefix><time>.<extension>. */
+export function writeResults(prefix: string, files: Record<string, string>): void {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  for (const [extension, content] of Object.entries(files)) {
+    writeFileSync(join(RESULTS_DIR, `${prefix}${stamp}.${extension}`), content);
+  }
+  process.stderr.write(
+    `written to tools/bench/results/${prefix}${stamp}.{${Object.keys(files).join(',')}}\n`,
+  );
 }
 
 export function start(name: string, args: string[], env: Record<string, string>): Proc {

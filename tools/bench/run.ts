@@ -1,18 +1,18 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { projectRoot } from '../shared/paths.js';
 import { constantArrivals } from './arrivals.js';
 import { cpuSnapshot, cpuUsed } from './cpu.js';
 import {
+  describeMachine,
   freePort,
   imageEnv,
-  nodeVersion,
   type Proc,
+  RESULTS_DIR,
   rssMiB,
   start,
   waitReady,
+  writeResults,
 } from './processes.js';
 import {
   type Budget,
@@ -394,33 +394,23 @@ async function main(): Promise<number> {
   }
 
   const budgets = budget(rows, latestSoak());
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${nodeVersion()} (load generator on ${process.version}), ${DURATION}s per scenario after ${WARMUP}s warm-up`;
+  const machine = `${describeMachine()}, ${DURATION}s per scenario after ${WARMUP}s warm-up`;
   const md = markdown(rows, budgets, machine);
   process.stdout.write(`\n${md}`);
-  const dir = join(projectRoot, 'tools/bench/results');
-  mkdirSync(dir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(dir, `${stamp}.md`), md);
-  writeFileSync(
-    join(dir, `${stamp}.json`),
-    `${JSON.stringify({ machine, rows, budgets }, null, 2)}\n`,
-  );
-  log(`written to tools/bench/results/${stamp}.{md,json}`);
+  writeResults('', { md, json: `${JSON.stringify({ machine, rows, budgets }, null, 2)}\n` });
   return budgets.every((b) => b.pass !== false) ? 0 : 1;
 }
 
 /** The newest `npm run bench:soak` verdict on this machine, with when it was measured. */
 function latestSoak(): Budget | undefined {
-  const dir = join(projectRoot, 'tools/bench/results');
-  const newest = existsSync(dir)
-    ? readdirSync(dir)
+  const newest = existsSync(RESULTS_DIR)
+    ? readdirSync(RESULTS_DIR)
         .filter((f) => /^soak-.*\.json$/.test(f))
         .sort()
         .at(-1)
     : undefined;
   if (!newest) return undefined;
-  const { verdict, at } = JSON.parse(readFileSync(join(dir, newest), 'utf8')) as {
+  const { verdict, at } = JSON.parse(readFileSync(join(RESULTS_DIR, newest), 'utf8')) as {
     verdict: Budget;
     at: string;
   };

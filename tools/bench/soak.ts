@@ -1,10 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
-import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { projectRoot } from '../shared/paths.js';
 import { constantArrivals, type Request } from './arrivals.js';
-import { nodeVersion, rssMiB } from './processes.js';
+import { describeMachine, rssMiB, writeResults } from './processes.js';
 import { judgeSoak, minutes, type SoakSample, soakSvg } from './soak-report.js';
 import { log, openStack, type Stack } from './stack.js';
 
@@ -92,6 +88,8 @@ async function main(): Promise<number> {
   log(`- maximum ${max.toFixed(0)} req/s; soak at ${rate} req/s for ${MINUTES} min`);
 
   const samples: SoakSample[] = [];
+  /** The heap scrapes in flight: each fills its second's sample when /metrics answers. */
+  const scrapes: Promise<void>[] = [];
   const pid = service.proc.child.pid;
   const run = await constantArrivals({
     url: service.url,
@@ -109,9 +107,11 @@ async function main(): Promise<number> {
         dropped: s.dropped,
       };
       samples.push(sample);
-      void heapMiB(service.url).then((h) => {
-        sample.heapMiB = h;
-      });
+      scrapes.push(
+        heapMiB(service.url).then((h) => {
+          sample.heapMiB = h;
+        }),
+      );
       if (s.t % 60 === 0) {
         log(
           `  minute ${s.t / 60}: ${s.answered} req/s, p99 ${s.p99} ms, RSS ${sample.rssMiB.toFixed(0)} MiB`,
@@ -119,12 +119,11 @@ async function main(): Promise<number> {
       }
     },
   });
-  await new Promise((r) => setTimeout(r, 500)); // the last second's heap scrape
+  await Promise.all(scrapes);
   const by = minutes(samples, run.latencies, run.answeredAt);
   const verdict = judgeSoak(by, run);
 
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const machine = `${cpus().length} × ${cpu}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${nodeVersion()} (load generator on ${process.version})`;
+  const machine = describeMachine();
   const title = `Soak: ${MINUTES} min of mixed traffic at ${rate} req/s (70 % of ${max.toFixed(0)}), ${machine}`;
   const md = [
     `Machine: ${machine}`,
@@ -144,14 +143,12 @@ async function main(): Promise<number> {
     `| ${verdict.rule} | ${verdict.measured} | ${verdict.pass ? 'pass' : '**FAIL**'} |`,
   ].join('\n');
   process.stdout.write(`\n${md}\n`);
-  const dir = join(projectRoot, 'tools/bench/results');
-  mkdirSync(dir, { recursive: true });
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  writeFileSync(join(dir, `soak-${stamp}.md`), `${md}\n`);
-  writeFileSync(join(dir, `soak-${stamp}.svg`), soakSvg(samples, title));
   const json = { machine, rate, max, minutes: by, samples, verdict, at: new Date().toISOString() };
-  writeFileSync(join(dir, `soak-${stamp}.json`), `${JSON.stringify(json, null, 2)}\n`);
-  log(`written to tools/bench/results/soak-${stamp}.{md,json,svg}`);
+  writeResults('soak-', {
+    md: `${md}\n`,
+    json: `${JSON.stringify(json, null, 2)}\n`,
+    svg: soakSvg(samples, title),
+  });
   return verdict.pass ? 0 : 1;
 }
 
