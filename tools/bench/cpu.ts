@@ -2,11 +2,24 @@ import { readdirSync, readFileSync } from 'node:fs';
 
 /**
  * Where the machine's CPU goes during a scenario (Linux /proc): CPU time by group of processes,
- * so a ratio to the floor can be explained (the service's own thread, or Postgres, RabbitMQ…).
+ * so a ratio to the floor can be explained (the service's own thread, or Postgres, RabbitMQ…),
+ * and the time each group was ready to run but waited for a CPU (the scheduler's run delay,
+ * /proc/PID/task/TID/schedstat): how much the processes sharing the machine held each other up.
  */
 
-/** CPU seconds consumed so far by each process, with the process's group. */
-export type CpuSnapshot = Map<number, { group: string; seconds: number }>;
+/** What each process has consumed and waited so far, with the process's group. */
+export type CpuSnapshot = Map<
+  number,
+  {
+    group: string;
+    /** CPU seconds, every thread. */
+    seconds: number;
+    /** Seconds runnable but waiting for a CPU, every thread. */
+    waitSeconds: number;
+    /** The same for the main thread alone (a Node.js process's event loop). */
+    mainWaitSeconds: number;
+  }
+>;
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -44,9 +57,59 @@ export function cpuSnapshot(named: Map<number, string>): CpuSnapshot {
     const fields = stat.slice(close + 2).split(' ');
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after "state".
     const ticks = Number(fields[11]) + Number(fields[12]);
-    out.set(pid, { group: groupOf(pid, comm, named), seconds: ticks / TICKS_PER_SECOND });
+    const { all, main } = runDelays(pid);
+    out.set(pid, {
+      group: groupOf(pid, comm, named),
+      seconds: ticks / TICKS_PER_SECOND,
+      waitSeconds: all,
+      mainWaitSeconds: main,
+    });
   }
   return out;
+}
+
+/** Run delay (s) of every thread of `pid` and of its main thread; 0 where schedstat is absent. */
+function runDelays(pid: number): { all: number; main: number } {
+  let all = 0;
+  let main = 0;
+  let tasks: string[] = [];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return { all, main };
+  }
+  for (const tid of tasks) {
+    try {
+      // "cpu time (ns) run delay (ns) timeslices"
+      const delay = Number(
+        readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1],
+      );
+      if (!Number.isFinite(delay)) continue;
+      all += delay / 1e9;
+      if (tid === String(pid)) main = delay / 1e9;
+    } catch {
+      // the thread ended meanwhile, or the kernel keeps no schedstat
+    }
+  }
+  return { all, main };
+}
+
+/** Seconds each group waited for a CPU between two snapshots (processes present in both). */
+export function cpuWaited(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
+  const waited: Record<string, number> = {};
+  for (const [pid, now] of after) {
+    const then = before.get(pid);
+    if (!then) continue;
+    const delta = now.waitSeconds - then.waitSeconds;
+    if (delta > 0) waited[now.group] = (waited[now.group] ?? 0) + delta;
+  }
+  return waited;
+}
+
+/** Seconds the main thread of `pid` waited for a CPU between two snapshots. */
+export function mainThreadWaited(before: CpuSnapshot, after: CpuSnapshot, pid: number): number {
+  const [then, now] = [before.get(pid), after.get(pid)];
+  return then && now ? Math.max(0, now.mainWaitSeconds - then.mainWaitSeconds) : 0;
 }
 
 /**

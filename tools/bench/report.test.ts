@@ -115,6 +115,27 @@ describe('bench report: the budget of docs/performance.md', () => {
     );
     expect(md).toContain('| floor (baseline) | 200 | 0 | 100 | 0 | 0 | 0 | 0 | 300 |');
     expect(md).toContain('| check, hot ids | 400 | 0 | 0 | 0 | 90 | 0 | 0 | 490 |');
+    expect(md).not.toContain('Waiting for a CPU'); // no run delays measured: no table
+  });
+
+  it('prints the time each group waited for a CPU, and the event loop’s share of waiting', () => {
+    const rows = [
+      row('floor (baseline)', 4000, {
+        cpuWaitMicrosPerRequest: { baselines: 50, postgres: 30, other: 5 },
+        mainThreadWaitShare: 0.104,
+      }),
+      row('check, unique ids', 1000, {
+        cpuWaitMicrosPerRequest: { service: 263, 'load generator': 20 },
+        mainThreadWaitShare: 0.29,
+      }),
+    ];
+    const md = markdown(rows, budget(rows), 'test');
+    expect(md).toContain('Waiting for a CPU per request, µs');
+    expect(md).toContain('| floor (baseline) | 50 | 0 | 30 | 0 | 0 | 0 | 5 | 85 |');
+    expect(md).toContain('| check, unique ids | 263 | 0 | 0 | 0 | 0 | 20 | 0 | 283 |');
+    expect(md).toContain(
+      'main thread (its event loop) waited for a CPU: floor (baseline) 10 %; check, unique ids 29 %.',
+    );
   });
 
   it('reports tracing on against off, and leaves the traced row out of the RSS rule', () => {

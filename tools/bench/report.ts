@@ -22,6 +22,10 @@ export interface Row {
   eventsPending: number;
   /** CPU time per answered request by group of processes (cpu.ts), µs. */
   cpuMicrosPerRequest: Record<string, number>;
+  /** Time ready to run but waiting for a CPU, per answered request, by group (cpu.ts), µs. */
+  cpuWaitMicrosPerRequest?: Record<string, number>;
+  /** The share of the scenario the main thread of the process under test waited for a CPU. */
+  mainThreadWaitShare?: number;
   /** Measured with tracing on: reported with its cost, not judged by the budget. */
   tracing?: boolean;
   /** Open model only: the requests started per second, whatever the answers did. */
@@ -153,6 +157,7 @@ export function markdown(rows: Row[], budgets: Budget[], machine: string): strin
     ...tracingCost(rows),
     '',
     ...cpuTable(rows),
+    ...waitTable(rows),
     '',
     '| budget | measured | |',
     '|---|---|---|',
@@ -172,11 +177,42 @@ const CPU_GROUPS = ['simulator', 'postgres', 'redis', 'rabbitmq', 'load generato
 
 /** CPU µs per request by process group: where each scenario's machine time went. */
 function cpuTable(rows: Row[]): string[] {
-  if (rows.every((r) => Object.keys(r.cpuMicrosPerRequest).length === 0)) return [];
-  const header = ['scenario', 'process under test', ...CPU_GROUPS];
-  const lines = [
+  return groupTable(rows, (r) => r.cpuMicrosPerRequest, [
     'CPU per request, µs (all processes on the machine; "process under test" is the service or',
     "the baselines' process):",
+  ]);
+}
+
+/**
+ * Run delay per request by process group: how long each group was ready to run but waited for
+ * a CPU, and how much of the scenario the tested process's event loop spent waiting so.
+ */
+function waitTable(rows: Row[]): string[] {
+  const table = groupTable(rows, (r) => r.cpuWaitMicrosPerRequest ?? {}, [
+    'Waiting for a CPU per request, µs (ready to run, every thread; Linux schedstat run delay):',
+  ]);
+  if (table.length === 0) return [];
+  const loops = rows
+    .filter((r) => r.mainThreadWaitShare !== undefined)
+    .map((r) => `${r.name} ${Math.round(100 * (r.mainThreadWaitShare ?? 0))} %`);
+  return [
+    '',
+    ...table,
+    '',
+    `Share of each scenario the tested process's main thread (its event loop) waited for a CPU: ${loops.join('; ')}.`,
+  ];
+}
+
+/** A table of µs per request by process group (`of` picks the figures), under `title`. */
+function groupTable(
+  rows: Row[],
+  of: (r: Row) => Record<string, number>,
+  title: string[],
+): string[] {
+  if (rows.every((r) => Object.keys(of(r)).length === 0)) return [];
+  const header = ['scenario', 'process under test', ...CPU_GROUPS];
+  const lines = [
+    ...title,
     '',
     `| ${header.join(' | ')} | other | total |`,
     `|---|${header
@@ -185,10 +221,10 @@ function cpuTable(rows: Row[]): string[] {
       .join('|')}|---:|---:|`,
   ];
   for (const r of rows) {
-    const cpu = r.cpuMicrosPerRequest;
-    const tested = r.target === 'service' ? (cpu.service ?? 0) : (cpu.baselines ?? 0);
-    const cells = [tested, ...CPU_GROUPS.map((g) => cpu[g] ?? 0)];
-    const total = Object.values(cpu).reduce((a, b) => a + b, 0);
+    const by = of(r);
+    const tested = r.target === 'service' ? (by.service ?? 0) : (by.baselines ?? 0);
+    const cells = [tested, ...CPU_GROUPS.map((g) => by[g] ?? 0)];
+    const total = Object.values(by).reduce((a, b) => a + b, 0);
     const other = total - cells.reduce((a, b) => a + b, 0);
     lines.push(`| ${r.name} | ${[...cells, other, total].map((n) => n.toFixed(0)).join(' | ')} |`);
   }

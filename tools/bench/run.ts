@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { constantArrivals } from './arrivals.js';
-import { cpuSnapshot, cpuUsed } from './cpu.js';
+import { cpuSnapshot, cpuUsed, cpuWaited, mainThreadWaited } from './cpu.js';
 import {
   describeMachine,
   freePort,
@@ -150,7 +150,9 @@ async function measure(
   named.set(process.pid, 'load generator');
   const before = cpuSnapshot(named);
   const figures = await drive(DURATION);
-  const used = cpuUsed(before, cpuSnapshot(named));
+  const after = cpuSnapshot(named);
+  const used = cpuUsed(before, after);
+  const waited = cpuWaited(before, after);
   clearInterval(sampler);
   const isService = s.target.name === 'service';
   const answered = Math.max(1, figures.reqPerSec * DURATION);
@@ -162,10 +164,15 @@ async function measure(
     ...figures,
     rssMiB: peak,
     eventsPending: isService && stack ? await stack.pendingEvents() : 0,
-    cpuMicrosPerRequest: Object.fromEntries(
-      Object.entries(used).map(([group, seconds]) => [group, (seconds * 1e6) / answered]),
-    ),
+    cpuMicrosPerRequest: perRequest(used, answered),
+    cpuWaitMicrosPerRequest: perRequest(waited, answered),
+    mainThreadWaitShare: mainThreadWaited(before, after, s.target.child.pid ?? 0) / DURATION,
   };
+}
+
+/** Seconds by group over a scenario, as µs per answered request. */
+function perRequest(seconds: Record<string, number>, answered: number): Record<string, number> {
+  return Object.fromEntries(Object.entries(seconds).map(([g, s]) => [g, (s * 1e6) / answered]));
 }
 
 async function main(): Promise<number> {
