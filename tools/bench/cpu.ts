@@ -7,19 +7,18 @@ import { readdirSync, readFileSync } from 'node:fs';
  * /proc/PID/task/TID/schedstat): how much the processes sharing the machine held each other up.
  */
 
-/** What each process has consumed and waited so far, with the process's group. */
-export type CpuSnapshot = Map<
-  number,
-  {
-    group: string;
-    /** CPU seconds, every thread. */
-    seconds: number;
-    /** Seconds runnable but waiting for a CPU, every thread. */
-    waitSeconds: number;
-    /** The same for the main thread alone (a Node.js process's event loop). */
-    mainWaitSeconds: number;
-  }
->;
+/** What one process has consumed and waited so far, with the process's group. */
+interface ProcessFigures {
+  group: string;
+  /** CPU seconds, every thread. */
+  seconds: number;
+  /** Seconds runnable but waiting for a CPU, every thread. */
+  waitSeconds: number;
+  /** The same for the main thread alone (a Node.js process's event loop). */
+  mainWaitSeconds: number;
+}
+
+export type CpuSnapshot = Map<number, ProcessFigures>;
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -94,16 +93,9 @@ function runDelays(pid: number): { all: number; main: number } {
   return { all, main };
 }
 
-/** Seconds each group waited for a CPU between two snapshots (processes present in both). */
+/** Seconds each group waited for a CPU between two snapshots, counted as `cpuUsed` counts. */
 export function cpuWaited(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
-  const waited: Record<string, number> = {};
-  for (const [pid, now] of after) {
-    const then = before.get(pid);
-    if (!then) continue;
-    const delta = now.waitSeconds - then.waitSeconds;
-    if (delta > 0) waited[now.group] = (waited[now.group] ?? 0) + delta;
-  }
-  return waited;
+  return byGroup(before, after, (p) => p.waitSeconds);
 }
 
 /** Seconds the main thread of `pid` waited for a CPU between two snapshots. */
@@ -117,10 +109,20 @@ export function mainThreadWaited(before: CpuSnapshot, after: CpuSnapshot, pid: n
  * counted (its last seconds are lost); one that started is counted whole.
  */
 export function cpuUsed(before: CpuSnapshot, after: CpuSnapshot): Record<string, number> {
-  const used: Record<string, number> = {};
+  return byGroup(before, after, (p) => p.seconds);
+}
+
+/** How much of `figure` each group added between two snapshots (a process started: whole). */
+function byGroup(
+  before: CpuSnapshot,
+  after: CpuSnapshot,
+  figure: (p: ProcessFigures) => number,
+): Record<string, number> {
+  const added: Record<string, number> = {};
   for (const [pid, now] of after) {
-    const delta = now.seconds - (before.get(pid)?.seconds ?? 0);
-    if (delta > 0) used[now.group] = (used[now.group] ?? 0) + delta;
+    const then = before.get(pid);
+    const delta = figure(now) - (then ? figure(then) : 0);
+    if (delta > 0) added[now.group] = (added[now.group] ?? 0) + delta;
   }
-  return used;
+  return added;
 }
